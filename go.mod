@@ -1,0 +1,3 @@
+module github.com/contrastive-go/contrastive
+
+go 1.26
