@@ -1,0 +1,181 @@
+package autodiff
+
+import (
+	"fmt"
+
+	"github.com/contrastive-go/contrastive/parallel"
+)
+
+// broadcasting follows NumPy's rules: shapes are aligned at the right; a dimension of size 1 (or a
+// missing one) stretches to the other operand's size.
+type broadcasting struct {
+	out     []int
+	sa, sb  []int // strides of a and b in the output's dimensions (0 where broadcast)
+	same    bool  // a, b and out all have one shape
+	scalarB bool  // b has one element
+}
+
+func broadcastShapes(op string, a, b []int) broadcasting {
+	n := max(len(a), len(b))
+	bc := broadcasting{out: make([]int, n), sa: make([]int, n), sb: make([]int, n)}
+	strideA, strideB := 1, 1
+	for i := n - 1; i >= 0; i-- {
+		da, db := 1, 1
+		if j := i - (n - len(a)); j >= 0 {
+			da = a[j]
+		}
+		if j := i - (n - len(b)); j >= 0 {
+			db = b[j]
+		}
+		switch {
+		case da == db:
+			bc.out[i] = da
+		case da == 1:
+			bc.out[i] = db
+		case db == 1:
+			bc.out[i] = da
+		default:
+			panic(fmt.Sprintf("autodiff.%s: shapes %v and %v do not broadcast", op, a, b))
+		}
+		if da != 1 || bc.out[i] == 1 {
+			bc.sa[i] = strideA
+		}
+		if db != 1 || bc.out[i] == 1 {
+			bc.sb[i] = strideB
+		}
+		strideA *= da
+		strideB *= db
+	}
+	bc.same = len(a) == len(b) && sameInts(a, b)
+	bc.scalarB = strideB == 1
+	return bc
+}
+
+func sameInts(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// each calls fn(i, ia, ib) for every output index i with the matching indices into a and b, in order.
+func (bc broadcasting) each(fn func(i, ia, ib int)) {
+	n := 1
+	for _, d := range bc.out {
+		n *= d
+	}
+	if n == 0 {
+		return
+	}
+	idx := make([]int, len(bc.out))
+	ia, ib := 0, 0
+	for i := 0; i < n; i++ {
+		fn(i, ia, ib)
+		for d := len(bc.out) - 1; d >= 0; d-- {
+			idx[d]++
+			ia += bc.sa[d]
+			ib += bc.sb[d]
+			if idx[d] < bc.out[d] {
+				break
+			}
+			ia -= bc.sa[d] * idx[d]
+			ib -= bc.sb[d] * idx[d]
+			idx[d] = 0
+		}
+	}
+}
+
+// binary implements an elementwise op with broadcasting. f computes the value; da and db return the
+// partial derivatives with respect to each operand given (x, y, f(x,y)).
+func binary(op string, a, b *Var, f func(x, y float32) float32, da, db func(x, y, z float32) float32) *Var {
+	bc := broadcastShapes(op, a.Shape(), b.Shape())
+	out := Node(op, false, bc.out, a, b)
+	x, y, z := a.Data(), b.Data(), out.Data()
+	switch {
+	case bc.same:
+		parallel.For(len(z), 1<<14, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				z[i] = f(x[i], y[i])
+			}
+		})
+	case bc.scalarB && sameInts(a.Shape(), bc.out):
+		s := y[0]
+		parallel.For(len(z), 1<<14, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				z[i] = f(x[i], s)
+			}
+		})
+	default:
+		bc.each(func(i, ia, ib int) { z[i] = f(x[ia], y[ib]) })
+	}
+	if !out.requiresGrad {
+		return out
+	}
+	out.backward = func() {
+		g := out.Grad.Data
+		if bc.same {
+			if a.requiresGrad {
+				ga := a.GradBuf()
+				parallel.For(len(z), 1<<14, func(lo, hi int) {
+					for i := lo; i < hi; i++ {
+						ga[i] += g[i] * da(x[i], y[i], z[i])
+					}
+				})
+			}
+			if b.requiresGrad {
+				gb := b.GradBuf()
+				parallel.For(len(z), 1<<14, func(lo, hi int) {
+					for i := lo; i < hi; i++ {
+						gb[i] += g[i] * db(x[i], y[i], z[i])
+					}
+				})
+			}
+			return
+		}
+		var ga, gb []float32
+		if a.requiresGrad {
+			ga = a.GradBuf()
+		}
+		if b.requiresGrad {
+			gb = b.GradBuf()
+		}
+		bc.each(func(i, ia, ib int) {
+			if ga != nil {
+				ga[ia] += g[i] * da(x[ia], y[ib], z[i])
+			}
+			if gb != nil {
+				gb[ib] += g[i] * db(x[ia], y[ib], z[i])
+			}
+		})
+	}
+	return out
+}
+
+// Add returns a + b with broadcasting.
+func Add(a, b *Var) *Var {
+	return binary("Add", a, b, func(x, y float32) float32 { return x + y },
+		func(x, y, z float32) float32 { return 1 }, func(x, y, z float32) float32 { return 1 })
+}
+
+// Sub returns a − b with broadcasting.
+func Sub(a, b *Var) *Var {
+	return binary("Sub", a, b, func(x, y float32) float32 { return x - y },
+		func(x, y, z float32) float32 { return 1 }, func(x, y, z float32) float32 { return -1 })
+}
+
+// Mul returns a ⊙ b (elementwise) with broadcasting.
+func Mul(a, b *Var) *Var {
+	return binary("Mul", a, b, func(x, y float32) float32 { return x * y },
+		func(x, y, z float32) float32 { return y }, func(x, y, z float32) float32 { return x })
+}
+
+// Div returns a / b (elementwise) with broadcasting.
+func Div(a, b *Var) *Var {
+	return binary("Div", a, b, func(x, y float32) float32 { return x / y },
+		func(x, y, z float32) float32 { return 1 / y }, func(x, y, z float32) float32 { return -z / y })
+}

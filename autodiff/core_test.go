@@ -1,0 +1,113 @@
+package autodiff_test
+
+import (
+	"strings"
+	"testing"
+
+	ad "github.com/contrastive-go/contrastive/autodiff"
+	"github.com/contrastive-go/contrastive/internal/gradcheck"
+	"github.com/contrastive-go/contrastive/tensor"
+)
+
+func TestGradients(t *testing.T) {
+	cases := []struct {
+		name   string
+		f      gradcheck.Fn
+		inputs []*tensor.Tensor
+	}{
+		{"MatMul", func(tp *ad.Tape, in []*ad.Var) *ad.Var { return ad.MatMul(in[0], in[1], false, false) },
+			[]*tensor.Tensor{gradcheck.Random(1, 3, 4), gradcheck.Random(2, 4, 5)}},
+		{"MatMulTA", func(tp *ad.Tape, in []*ad.Var) *ad.Var { return ad.MatMul(in[0], in[1], true, false) },
+			[]*tensor.Tensor{gradcheck.Random(1, 4, 3), gradcheck.Random(2, 4, 5)}},
+		{"MatMulTB", func(tp *ad.Tape, in []*ad.Var) *ad.Var { return ad.MatMul(in[0], in[1], false, true) },
+			[]*tensor.Tensor{gradcheck.Random(1, 3, 4), gradcheck.Random(2, 5, 4)}},
+		{"MatMulTT", func(tp *ad.Tape, in []*ad.Var) *ad.Var { return ad.MatMul(in[0], in[1], true, true) },
+			[]*tensor.Tensor{gradcheck.Random(1, 4, 3), gradcheck.Random(2, 5, 4)}},
+		{"AddSame", func(tp *ad.Tape, in []*ad.Var) *ad.Var { return ad.Add(in[0], in[1]) },
+			[]*tensor.Tensor{gradcheck.Random(1, 3, 4), gradcheck.Random(2, 3, 4)}},
+		{"AddRow", func(tp *ad.Tape, in []*ad.Var) *ad.Var { return ad.Add(in[0], in[1]) },
+			[]*tensor.Tensor{gradcheck.Random(1, 3, 4), gradcheck.Random(2, 4)}},
+		{"SubColumn", func(tp *ad.Tape, in []*ad.Var) *ad.Var { return ad.Sub(in[0], in[1]) },
+			[]*tensor.Tensor{gradcheck.Random(1, 3, 4), gradcheck.Random(2, 3, 1)}},
+		{"MulScalar", func(tp *ad.Tape, in []*ad.Var) *ad.Var { return ad.Mul(in[0], in[1]) },
+			[]*tensor.Tensor{gradcheck.Random(1, 2, 3, 4), gradcheck.Random(2, 1)}},
+		{"MulOuter", func(tp *ad.Tape, in []*ad.Var) *ad.Var { return ad.Mul(in[0], in[1]) },
+			[]*tensor.Tensor{gradcheck.Random(1, 3, 1), gradcheck.Random(2, 1, 4)}},
+		{"Div", func(tp *ad.Tape, in []*ad.Var) *ad.Var { return ad.Div(in[0], ad.Add(ad.Mul(in[1], in[1]), in[2])) },
+			[]*tensor.Tensor{gradcheck.Random(1, 3, 4), gradcheck.Random(2, 4), tensor.FromSlice([]float32{1}, 1)}},
+		{"ReLU", func(tp *ad.Tape, in []*ad.Var) *ad.Var { return ad.ReLU(in[0]) },
+			[]*tensor.Tensor{gradcheck.Random(3, 5, 7)}},
+		{"ScaleMean", func(tp *ad.Tape, in []*ad.Var) *ad.Var { return ad.MeanAll(ad.Scale(in[0], 3)) },
+			[]*tensor.Tensor{gradcheck.Random(3, 5, 7)}},
+		{"UsedTwice", func(tp *ad.Tape, in []*ad.Var) *ad.Var { return ad.Mul(in[0], in[0]) },
+			[]*tensor.Tensor{gradcheck.Random(4, 6)}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) { gradcheck.Check(t, c.name, c.f, c.inputs, gradcheck.Options{}) })
+	}
+}
+
+func TestConstantsAndDetachGetNoGradient(t *testing.T) {
+	tp := ad.NewTape()
+	w := ad.Param(tensor.FromSlice([]float32{2}, 1))
+	x := tp.Constant(tensor.FromSlice([]float32{3}, 1))
+	y := ad.Mul(w, x)
+	loss := ad.Add(y, ad.Detach(ad.Mul(y, w)))
+	tp.Backward(loss)
+	if got := w.Grad.Data[0]; got != 3 {
+		t.Errorf("dloss/dw = %v, want 3 (the detached y·w must contribute nothing)", got)
+	}
+	if x.Grad != nil {
+		t.Errorf("constant received a gradient %v", x.Grad)
+	}
+	// Parameters accumulate until ZeroGrad, as in PyTorch.
+	tp.Reset()
+	tp.Backward(ad.Mul(w, tp.Constant(tensor.FromSlice([]float32{5}, 1))))
+	if got := w.Grad.Data[0]; got != 8 {
+		t.Errorf("accumulated gradient = %v, want 3+5", got)
+	}
+	w.ZeroGrad()
+	if w.Grad.Data[0] != 0 {
+		t.Error("ZeroGrad left a gradient")
+	}
+}
+
+func TestShapeErrorsNameTheShapes(t *testing.T) {
+	tp := ad.NewTape()
+	a := tp.Constant(tensor.New(2, 3))
+	b := tp.Constant(tensor.New(4, 5))
+	for _, c := range []struct {
+		name string
+		f    func()
+		want string
+	}{
+		{"MatMul", func() { ad.MatMul(a, b, false, false) }, "[2 3]"},
+		{"Add", func() { ad.Add(a, b) }, "[4 5]"},
+	} {
+		func() {
+			defer func() {
+				r := recover()
+				if r == nil || !strings.Contains(r.(string), c.want) || !strings.Contains(r.(string), c.name) {
+					t.Errorf("%s: panic %v, want a message naming %s and %s", c.name, r, c.name, c.want)
+				}
+			}()
+			c.f()
+		}()
+	}
+}
+
+func TestResetReusesBuffers(t *testing.T) {
+	w := ad.Param(gradcheck.Random(1, 64, 64))
+	tp := ad.NewTape()
+	x := tensor.New(32, 64)
+	step := func() {
+		loss := ad.MeanAll(ad.ReLU(ad.MatMul(tp.Constant(x), w, false, false)))
+		tp.Backward(loss)
+		tp.Reset()
+	}
+	step()
+	allocs := testing.AllocsPerRun(10, step)
+	if allocs > 40 {
+		t.Errorf("a steady-state step allocates %v times; the pool should make it small", allocs)
+	}
+}
