@@ -169,3 +169,12 @@ func checkLabels(what string, labels []int, n, classes int) (int, error) {
 	}
 	return maxL + 1, nil
 }
+
+// seq returns 0, 1, …, n−1.
+func seq(n int) []int {
+	s := make([]int, n)
+	for i := range s {
+		s[i] = i
+	}
+	return s
+}

@@ -229,14 +229,6 @@ func TestKNNAgreesWithNaiveLoop(t *testing.T) {
 	}
 }
 
-func seq(n int) []int {
-	s := make([]int, n)
-	for i := range s {
-		s[i] = i
-	}
-	return s
-}
-
 // TestKNNTiesGoToLowerRowAndClass: equal similarities keep the lower bank row; equal class
 // scores go to the lower class.
 func TestKNNTiesGoToLowerRowAndClass(t *testing.T) {
