@@ -6,6 +6,17 @@
 //
 // where op(X) is X or Xᵀ. lda, ldb and ldc are the row strides of A, B and C as stored
 // (A is m×k when not transposed, k×m when transposed; likewise B).
+//
+// Two backends exist. "openblas" calls cblas_sgemm in a libopenblas found and loaded at run time
+// with purego, so the package needs no cgo and builds with CGO_ENABLED=0. "go" is a blocked,
+// packed, multi-goroutine GEMM in Go whose micro-kernel is written in Go assembly (AVX-512 or
+// AVX2+FMA, picked by CPUID) with a portable Go micro-kernel elsewhere.
+//
+// The backend is chosen on first use: the environment variable CONTRASTIVE_GEMM=openblas|go forces
+// one; otherwise openblas is used when it loads and go when it does not. Describe and Reason say
+// what was chosen and why; Use switches backends, for tests and benchmarks.
+//
+// When beta is 0, C is overwritten: whatever it held before, NaN included, does not matter.
 package blas
 
 import "fmt"
@@ -18,11 +29,6 @@ type Backend interface {
 	Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
 }
 
-var current Backend = naive{}
-
-// Default returns the backend in use.
-func Default() Backend { return current }
-
 // Sgemm runs Default().Sgemm after checking the arguments, panicking with a message that names
 // the shapes when they are inconsistent.
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
@@ -30,9 +36,10 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	if m == 0 || n == 0 {
 		return
 	}
-	current.Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	Default().Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
+// check panics, naming the shapes, when the arguments of an Sgemm call are inconsistent.
 func check(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
 	if m < 0 || n < 0 || k < 0 {
 		panic(fmt.Sprintf("blas.Sgemm: negative size m=%d n=%d k=%d", m, n, k))
@@ -50,10 +57,10 @@ func check(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, 
 			return
 		}
 		if ld < cols {
-			panic(fmt.Sprintf("blas.Sgemm: %s is %dx%d but its stride is %d", name, rows, cols, ld))
+			panic(fmt.Sprintf("blas.Sgemm: %s is %dx%d but its stride is %d (m=%d n=%d k=%d)", name, rows, cols, ld, m, n, k))
 		}
 		if have < (rows-1)*ld+cols {
-			panic(fmt.Sprintf("blas.Sgemm: %s is %dx%d (stride %d) but has only %d elements", name, rows, cols, ld, have))
+			panic(fmt.Sprintf("blas.Sgemm: %s is %dx%d (stride %d) but has only %d elements (m=%d n=%d k=%d)", name, rows, cols, ld, have, m, n, k))
 		}
 	}
 	need("A", ar, ac, lda, len(a))
@@ -61,34 +68,20 @@ func check(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, 
 	need("C", m, n, ldc, len(c))
 }
 
-// naive is a placeholder reference implementation used until the real backends are selected.
-type naive struct{}
-
-func (naive) Name() string { return "naive" }
-
-func (naive) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+// scaleC sets the m×n matrix C to beta·C, writing zeros when beta is 0 so that NaN or Inf
+// already in C does not survive.
+func scaleC(m, n int, beta float32, c []float32, ldc int) {
+	if beta == 1 {
+		return
+	}
 	for i := 0; i < m; i++ {
-		for j := 0; j < n; j++ {
-			var s float32
-			for p := 0; p < k; p++ {
-				var av, bv float32
-				if transA {
-					av = a[p*lda+i]
-				} else {
-					av = a[i*lda+p]
-				}
-				if transB {
-					bv = b[j*ldb+p]
-				} else {
-					bv = b[p*ldb+j]
-				}
-				s += av * bv
-			}
-			if beta == 0 {
-				c[i*ldc+j] = alpha * s
-			} else {
-				c[i*ldc+j] = alpha*s + beta*c[i*ldc+j]
-			}
+		row := c[i*ldc : i*ldc+n]
+		if beta == 0 {
+			clear(row)
+			continue
+		}
+		for j := range row {
+			row[j] *= beta
 		}
 	}
 }

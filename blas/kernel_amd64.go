@@ -1,0 +1,52 @@
+package blas
+
+// Micro-kernels in kernel_amd64.s; see microKernel for the contract.
+
+//go:noescape
+func kernelAVX2x6x16(k int, a, b, c *float32, ldc int)
+
+//go:noescape
+func kernelAVX512x8x48(k int, a, b, c *float32, ldc int)
+
+func cpuid(eaxIn, ecxIn uint32) (eax, ebx, ecx, edx uint32)
+func xgetbv() (eax, edx uint32)
+
+var (
+	avx2Kernel   = &kernel{name: "avx2+fma 6x16", mr: 6, nr: 16, kc: 256, mc: 144, nc: 2048, fn: kernelAVX2x6x16}
+	avx512Kernel = &kernel{name: "avx512 8x48", mr: 8, nr: 48, kc: 256, mc: 192, nc: 3072, fn: kernelAVX512x8x48}
+)
+
+// kernels lists the micro-kernels this CPU and operating system can run, fastest first.
+func kernels() []*kernel {
+	hasAVX2, hasAVX512 := cpuFeatures()
+	var ks []*kernel
+	if hasAVX512 {
+		ks = append(ks, avx512Kernel)
+	}
+	if hasAVX2 {
+		ks = append(ks, avx2Kernel)
+	}
+	return append(ks, goKernel4x4)
+}
+
+// cpuFeatures reports AVX2+FMA and AVX-512F support, including the operating system's promise
+// (XCR0) to save the wider registers.
+func cpuFeatures() (avx2fma, avx512 bool) {
+	maxLeaf, _, _, _ := cpuid(0, 0)
+	if maxLeaf < 7 {
+		return false, false
+	}
+	_, _, ecx1, _ := cpuid(1, 0)
+	const fma, osxsave, avx = 1 << 12, 1 << 27, 1 << 28
+	if ecx1&(fma|osxsave|avx) != fma|osxsave|avx {
+		return false, false
+	}
+	xcr0, _ := xgetbv()
+	if xcr0&0x6 != 0x6 { // XMM and YMM state
+		return false, false
+	}
+	_, ebx7, _, _ := cpuid(7, 0)
+	avx2fma = ebx7&(1<<5) != 0
+	avx512 = avx2fma && ebx7&(1<<16) != 0 && xcr0&0xe0 == 0xe0 // opmask, ZMM_Hi256, Hi16_ZMM state
+	return avx2fma, avx512
+}

@@ -1,0 +1,183 @@
+#include "textflag.h"
+
+// func cpuid(eaxIn, ecxIn uint32) (eax, ebx, ecx, edx uint32)
+TEXT ·cpuid(SB), NOSPLIT, $0-24
+	MOVL eaxIn+0(FP), AX
+	MOVL ecxIn+4(FP), CX
+	CPUID
+	MOVL AX, eax+8(FP)
+	MOVL BX, ebx+12(FP)
+	MOVL CX, ecx+16(FP)
+	MOVL DX, edx+20(FP)
+	RET
+
+// func xgetbv() (eax, edx uint32)
+TEXT ·xgetbv(SB), NOSPLIT, $0-8
+	MOVL $0, CX
+	XGETBV
+	MOVL AX, eax+0(FP)
+	MOVL DX, edx+4(FP)
+	RET
+
+// AVX2 6x16: accumulators Y4..Y15 (row r in Y(4+2r), Y(5+2r)), B in Y0 Y1, A broadcasts in Y2 Y3.
+#define ROW6(off, bc, c0, c1) \
+	VBROADCASTSS off(SI), bc; \
+	VFMADD231PS  Y0, bc, c0; \
+	VFMADD231PS  Y1, bc, c1
+
+#define STEP6 \
+	VMOVUPS (DI), Y0; \
+	VMOVUPS 32(DI), Y1; \
+	ROW6(0, Y2, Y4, Y5); \
+	ROW6(4, Y3, Y6, Y7); \
+	ROW6(8, Y2, Y8, Y9); \
+	ROW6(12, Y3, Y10, Y11); \
+	ROW6(16, Y2, Y12, Y13); \
+	ROW6(20, Y3, Y14, Y15); \
+	ADDQ $24, SI; \
+	ADDQ $64, DI
+
+#define STORE6(c0, c1) \
+	VADDPS  (DX), c0, c0; \
+	VMOVUPS c0, (DX); \
+	VADDPS  32(DX), c1, c1; \
+	VMOVUPS c1, 32(DX); \
+	ADDQ    R8, DX
+
+// func kernelAVX2x6x16(k int, a, b, c *float32, ldc int)
+TEXT ·kernelAVX2x6x16(SB), NOSPLIT, $0-40
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ c+24(FP), DX
+	MOVQ ldc+32(FP), R8
+	SHLQ $2, R8
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	VXORPS Y12, Y12, Y12
+	VXORPS Y13, Y13, Y13
+	VXORPS Y14, Y14, Y14
+	VXORPS Y15, Y15, Y15
+	MOVQ CX, BX
+	SHRQ $2, BX
+	ANDQ $3, CX
+	TESTQ BX, BX
+	JZ   tail6
+loop6:
+	STEP6
+	STEP6
+	STEP6
+	STEP6
+	DECQ BX
+	JNZ  loop6
+tail6:
+	TESTQ CX, CX
+	JZ   store6
+tailloop6:
+	STEP6
+	DECQ CX
+	JNZ  tailloop6
+store6:
+	STORE6(Y4, Y5)
+	STORE6(Y6, Y7)
+	STORE6(Y8, Y9)
+	STORE6(Y10, Y11)
+	STORE6(Y12, Y13)
+	STORE6(Y14, Y15)
+	VZEROUPPER
+	RET
+
+// AVX-512 8x48: accumulators Z8..Z31 (row r in Z(8+3r)..Z(10+3r)), B in Z0..Z2, A broadcasts in Z3 Z4.
+#define ROW8(off, bc, c0, c1, c2) \
+	VBROADCASTSS off(SI), bc; \
+	VFMADD231PS  Z0, bc, c0; \
+	VFMADD231PS  Z1, bc, c1; \
+	VFMADD231PS  Z2, bc, c2
+
+#define STEP8 \
+	VMOVUPS (DI), Z0; \
+	VMOVUPS 64(DI), Z1; \
+	VMOVUPS 128(DI), Z2; \
+	ROW8(0, Z3, Z8, Z9, Z10); \
+	ROW8(4, Z4, Z11, Z12, Z13); \
+	ROW8(8, Z3, Z14, Z15, Z16); \
+	ROW8(12, Z4, Z17, Z18, Z19); \
+	ROW8(16, Z3, Z20, Z21, Z22); \
+	ROW8(20, Z4, Z23, Z24, Z25); \
+	ROW8(24, Z3, Z26, Z27, Z28); \
+	ROW8(28, Z4, Z29, Z30, Z31); \
+	ADDQ $32, SI; \
+	ADDQ $192, DI
+
+#define STORE8(c0, c1, c2) \
+	VADDPS  (DX), c0, c0; \
+	VMOVUPS c0, (DX); \
+	VADDPS  64(DX), c1, c1; \
+	VMOVUPS c1, 64(DX); \
+	VADDPS  128(DX), c2, c2; \
+	VMOVUPS c2, 128(DX); \
+	ADDQ    R8, DX
+
+// func kernelAVX512x8x48(k int, a, b, c *float32, ldc int)
+TEXT ·kernelAVX512x8x48(SB), NOSPLIT, $0-40
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ c+24(FP), DX
+	MOVQ ldc+32(FP), R8
+	SHLQ $2, R8
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	VPXORD Z24, Z24, Z24
+	VPXORD Z25, Z25, Z25
+	VPXORD Z26, Z26, Z26
+	VPXORD Z27, Z27, Z27
+	VPXORD Z28, Z28, Z28
+	VPXORD Z29, Z29, Z29
+	VPXORD Z30, Z30, Z30
+	VPXORD Z31, Z31, Z31
+	MOVQ CX, BX
+	SHRQ $1, BX
+	ANDQ $1, CX
+	TESTQ BX, BX
+	JZ   tail8
+loop8:
+	STEP8
+	STEP8
+	DECQ BX
+	JNZ  loop8
+tail8:
+	TESTQ CX, CX
+	JZ   store8
+	STEP8
+store8:
+	STORE8(Z8, Z9, Z10)
+	STORE8(Z11, Z12, Z13)
+	STORE8(Z14, Z15, Z16)
+	STORE8(Z17, Z18, Z19)
+	STORE8(Z20, Z21, Z22)
+	STORE8(Z23, Z24, Z25)
+	STORE8(Z26, Z27, Z28)
+	STORE8(Z29, Z30, Z31)
+	VZEROUPPER
+	RET

@@ -1,0 +1,163 @@
+//go:build linux || darwin || freebsd
+
+package blas
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+
+	"github.com/ebitengine/purego"
+)
+
+// openBLASNames are the libraries tried, in order, by loadOpenBLAS: the soname first (found through
+// the loader's search path), then the places Debian and its alternatives system put it.
+var openBLASNames = []string{
+	"libopenblas.so.0",
+	"libopenblas.so",
+	"/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0",
+	"/etc/alternatives/libopenblas.so.0-x86_64-linux-gnu",
+	"/usr/lib/aarch64-linux-gnu/openblas-pthread/libopenblas.so.0",
+	"libopenblas.dylib",
+	"/opt/homebrew/opt/openblas/lib/libopenblas.dylib",
+	"/usr/local/opt/openblas/lib/libopenblas.dylib",
+}
+
+// CBLAS enumerations (cblas.h).
+const (
+	cblasRowMajor = 101
+	cblasNoTrans  = 111
+	cblasTrans    = 112
+)
+
+// openBLAS is the backend that calls cblas_sgemm in a libopenblas loaded at run time.
+type openBLAS struct {
+	path    string // the name that loaded, with symlinks resolved when it is a path
+	config  string // openblas_get_config(), or "" when the library lacks it
+	core    string // openblas_get_corename(), or ""
+	threads int    // openblas_get_num_threads(), or 0 when unknown
+
+	sgemm func(order, transA, transB, m, n, k int32, alpha float32, a []float32, lda int32,
+		b []float32, ldb int32, beta float32, c []float32, ldc int32)
+}
+
+var (
+	openBLASOnce sync.Once
+	openBLASLib  *openBLAS
+	openBLASErr  error
+)
+
+// loadOpenBLAS loads libopenblas once per process and returns the backend, or an error saying
+// which libraries were tried.
+func loadOpenBLAS() (*openBLAS, error) {
+	openBLASOnce.Do(func() { openBLASLib, openBLASErr = loadOpenBLASFrom(openBLASNames) })
+	return openBLASLib, openBLASErr
+}
+
+// loadOpenBLASFrom tries each name in turn and sets the library's thread count to GOMAXPROCS.
+func loadOpenBLASFrom(names []string) (*openBLAS, error) {
+	var (
+		h    uintptr
+		name string
+		errs []string
+	)
+	for _, n := range names {
+		var err error
+		if h, err = purego.Dlopen(n, purego.RTLD_NOW|purego.RTLD_LOCAL); err == nil {
+			name = n
+			break
+		}
+		errs = append(errs, err.Error())
+	}
+	if h == 0 {
+		if len(names) == 0 {
+			return nil, errors.New("openblas: no library names to try")
+		}
+		return nil, fmt.Errorf("openblas: %s not found (tried %s; last error: %s)",
+			names[0], strings.Join(names, ", "), errs[len(errs)-1])
+	}
+	sym, err := purego.Dlsym(h, "cblas_sgemm")
+	if err != nil {
+		purego.Dlclose(h)
+		return nil, fmt.Errorf("openblas: %s has no cblas_sgemm: %w", name, err)
+	}
+	ob := &openBLAS{path: name}
+	if filepath.IsAbs(name) {
+		if p, err := filepath.EvalSymlinks(name); err == nil {
+			ob.path = p
+		}
+	}
+	purego.RegisterFunc(&ob.sgemm, sym)
+	if sym, err := purego.Dlsym(h, "openblas_set_num_threads"); err == nil {
+		var set func(int32)
+		purego.RegisterFunc(&set, sym)
+		set(int32(runtime.GOMAXPROCS(0)))
+	}
+	if sym, err := purego.Dlsym(h, "openblas_get_num_threads"); err == nil {
+		var get func() int32
+		purego.RegisterFunc(&get, sym)
+		ob.threads = int(get())
+	}
+	if sym, err := purego.Dlsym(h, "openblas_get_config"); err == nil {
+		var get func() string
+		purego.RegisterFunc(&get, sym)
+		ob.config = strings.TrimSpace(get())
+	}
+	if sym, err := purego.Dlsym(h, "openblas_get_corename"); err == nil {
+		var get func() string
+		purego.RegisterFunc(&get, sym)
+		ob.core = strings.TrimSpace(get())
+	}
+	return ob, nil
+}
+
+// Name returns "openblas".
+func (*openBLAS) Name() string { return "openblas" }
+
+// describe reads, for example, "openblas (OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Zen MAX_THREADS=64;
+// core Zen; 2 threads; /usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblasp-r0.3.21.so)".
+func (o *openBLAS) describe() string {
+	parts := []string{}
+	if o.config != "" {
+		parts = append(parts, o.config)
+	}
+	if o.core != "" {
+		parts = append(parts, "core "+o.core)
+	}
+	if o.threads > 0 {
+		parts = append(parts, fmt.Sprintf("%d threads", o.threads))
+	}
+	parts = append(parts, o.path)
+	return "openblas (" + strings.Join(parts, "; ") + ")"
+}
+
+// Sgemm checks its arguments and calls cblas_sgemm. Empty products (k = 0 or alpha = 0) and
+// sizes beyond OpenBLAS's 32-bit integers are handled in Go.
+func (o *openBLAS) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	check(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 || alpha == 0 {
+		scaleC(m, n, beta, c, ldc)
+		return
+	}
+	for _, v := range [...]int{m, n, k, lda, ldb, ldc, len(a), len(b), len(c)} {
+		if v > math.MaxInt32 {
+			goBackend{}.Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+			return
+		}
+	}
+	ta, tb := int32(cblasNoTrans), int32(cblasNoTrans)
+	if transA {
+		ta = cblasTrans
+	}
+	if transB {
+		tb = cblasTrans
+	}
+	o.sgemm(cblasRowMajor, ta, tb, int32(m), int32(n), int32(k), alpha, a, int32(lda), b, int32(ldb), beta, c, int32(ldc))
+}
