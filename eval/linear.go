@@ -195,11 +195,16 @@ func (r *LinearResult) Predict(f Features) []int {
 // gather writes the standardised rows of f into dst (len(rows)·D values).
 func (r *LinearResult) gather(f Features, rows []int, dst []float32) {
 	d := r.D
+	invStd := make([]float32, d)
+	for j, s := range r.Std {
+		invStd[j] = 1 / s
+	}
 	parallel.For(len(rows), 64, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			src, out := f.Row(rows[i]), dst[i*d:(i+1)*d]
+			mean, inv := r.Mean[:len(src)], invStd[:len(src)]
 			for j, v := range src {
-				out[j] = (v - r.Mean[j]) / r.Std[j]
+				out[j] = (v - mean[j]) * inv[j]
 			}
 		}
 	})
