@@ -1,0 +1,291 @@
+package autodiff
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/contrastive-go/contrastive/blas"
+	"github.com/contrastive-go/contrastive/parallel"
+	"github.com/contrastive-go/contrastive/tensor"
+)
+
+// Conv2d is a 2-D convolution (cross-correlation, as in PyTorch's nn.Conv2d with dilation 1 and
+// groups 1) of x [N,Cin,H,W] with weight w [Cout,Cin,kh,kw] and optional bias b [Cout] (nil for
+// none), the same stride and zero padding pad in both directions:
+//
+//	out[n,o,y,x] = b[o] + Σ_{c,ky,kx} w[o,c,ky,kx] · x[n,c, y·stride−pad+ky, x·stride−pad+kx]
+//
+// (terms in the padding are 0), out [N,Cout,Ho,Wo] with Ho = ⌊(H+2·pad−kh)/stride⌋+1, likewise Wo.
+//
+// It is im2col + GEMM: the images are cut into chunks whose column matrix col [Cin·kh·kw, B·Ho·Wo]
+// fits the cache, and each chunk computes W[Cout, Cin·kh·kw]·col. Gradients, with G = dS/dout
+// laid out the same way:
+//
+//	dW += G·colᵀ,   dcol = Wᵀ·G then col2im into dx,   db[o] += Σ_{n,y,x} G[n,o,y,x].
+//
+// dx is not computed when x needs no gradient (the first layer of a network). Invalid shapes,
+// stride < 1, pad < 0 or a kernel larger than the padded input panic at once.
+func Conv2d(x, w, b *Var, stride, pad int) *Var {
+	xs, ws := x.Shape(), w.Shape()
+	if len(xs) != 4 || len(ws) != 4 {
+		panic(fmt.Sprintf("autodiff.Conv2d: x must be [N,Cin,H,W] and w [Cout,Cin,kh,kw], got x %v, w %v", xs, ws))
+	}
+	n, cin, h, wd := xs[0], xs[1], xs[2], xs[3]
+	cout := ws[0]
+	if ws[1] != cin {
+		panic(fmt.Sprintf("autodiff.Conv2d: x %v has %d channels but w %v expects %d", xs, cin, ws, ws[1]))
+	}
+	if b != nil && (b.Value.Dims() != 1 || b.Shape()[0] != cout) {
+		panic(fmt.Sprintf("autodiff.Conv2d: bias %v must be [%d] for w %v", b.Shape(), cout, ws))
+	}
+	if stride < 1 {
+		panic(fmt.Sprintf("autodiff.Conv2d: stride %d < 1 (x %v, w %v)", stride, xs, ws))
+	}
+	if pad < 0 {
+		panic(fmt.Sprintf("autodiff.Conv2d: padding %d < 0 (x %v, w %v)", pad, xs, ws))
+	}
+	if ws[2] > h+2*pad || ws[3] > wd+2*pad {
+		panic(fmt.Sprintf("autodiff.Conv2d: kernel %dx%d larger than the padded input %dx%d (x %v, w %v, padding %d)",
+			ws[2], ws[3], h+2*pad, wd+2*pad, xs, ws, pad))
+	}
+	g := tensor.NewConvGeom("autodiff.Conv2d", cin, h, wd, ws[2], ws[3], stride, pad)
+	out := Node("Conv2d", false, []int{n, cout, g.Ho, g.Wo}, x, w, b)
+	pl := newConvPlan(g, n, cout)
+	var bias []float32
+	if b != nil {
+		bias = b.Data()
+	}
+	pl.forward(x.Data(), w.Data(), bias, out.Data())
+	if out.requiresGrad {
+		out.backward = func() {
+			gy := out.Grad.Data
+			if b != nil && b.requiresGrad {
+				pl.biasGrad(gy, b.GradBuf())
+			}
+			var gx, gw []float32
+			if x.requiresGrad {
+				gx = x.GradBuf()
+			}
+			if w.requiresGrad {
+				gw = w.GradBuf()
+			}
+			if gx != nil || gw != nil {
+				pl.backward(x.Data(), w.Data(), gy, gx, gw)
+			}
+		}
+	}
+	return out
+}
+
+// Tuning of the convolution driver (variables so that tests can exercise every path).
+var (
+	// convChunkFloats is the target size, in float32s, of one chunk's column matrix.
+	convChunkFloats = 1 << 18
+	// convWorkers selects the driver: true runs whole chunks (im2col, GEMM, scatter) on
+	// parallel.For workers, each GEMM on its own goroutine; false runs the chunks one after the
+	// other with the elementwise steps parallel and the GEMM's own threads.
+	convWorkers = true
+)
+
+// convPlan is the work split of one convolution.
+type convPlan struct {
+	g           tensor.ConvGeom
+	n, cout     int
+	k, p        int // rows (Cin·kh·kw) and columns (Ho·Wo) of one image's column matrix
+	chunk       int // images per chunk
+	chunks      int
+	workers     bool
+	inSz, outSz int // floats per image of x and of out
+}
+
+func newConvPlan(g tensor.ConvGeom, n, cout int) *convPlan {
+	pl := &convPlan{g: g, n: n, cout: cout, k: g.Rows(), p: g.Cols(), workers: convWorkers}
+	pl.inSz = g.C * g.H * g.W
+	pl.outSz = cout * pl.p
+	pl.chunk = max(1, convChunkFloats/max(1, pl.k*pl.p))
+	if pl.workers {
+		// Enough chunks to keep every worker busy.
+		pl.chunk = min(pl.chunk, (n+parallel.Workers()-1)/parallel.Workers())
+	}
+	pl.chunk = max(1, min(pl.chunk, n))
+	pl.chunks = (n + pl.chunk - 1) / pl.chunk
+	return pl
+}
+
+// convScratch is one worker's reusable buffers.
+type convScratch struct {
+	col, tmp, dw []float32
+}
+
+var convScratchPool = sync.Pool{New: func() any { return new(convScratch) }}
+
+func grow(buf []float32, n int) []float32 {
+	if cap(buf) < n {
+		return make([]float32, n)
+	}
+	return buf[:n]
+}
+
+// run calls fn on every chunk [n0, n1) with scratch buffers. In workers mode the chunks are spread
+// over parallel.For ranges; each range gets its own scratch and, when done, calls merge with it.
+func (pl *convPlan) run(fn func(n0, n1 int, s *convScratch), prep, merge func(s *convScratch)) {
+	body := func(lo, hi int) {
+		s := convScratchPool.Get().(*convScratch)
+		if prep != nil {
+			prep(s)
+		}
+		for c := lo; c < hi; c++ {
+			fn(c*pl.chunk, min((c+1)*pl.chunk, pl.n), s)
+		}
+		if merge != nil {
+			merge(s)
+		}
+		convScratchPool.Put(s)
+	}
+	if pl.workers {
+		parallel.For(pl.chunks, 1, body)
+	} else {
+		body(0, pl.chunks)
+	}
+}
+
+// each runs fn(i) for i in [0, n): in parallel in phases mode, serially inside a worker.
+func (pl *convPlan) each(n int, fn func(i int)) {
+	if pl.workers || n == 1 {
+		for i := 0; i < n; i++ {
+			fn(i)
+		}
+		return
+	}
+	parallel.For(n, 1, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			fn(i)
+		}
+	})
+}
+
+// forward computes out = conv(x, w) + bias.
+func (pl *convPlan) forward(x, w, bias, out []float32) {
+	g, k, p, cout := pl.g, pl.k, pl.p, pl.cout
+	pl.run(func(n0, n1 int, s *convScratch) {
+		nb := n1 - n0
+		ld := nb * p
+		s.col = grow(s.col, k*ld)
+		col := s.col
+		pl.each(nb, func(b int) { tensor.Im2col(g, x[(n0+b)*pl.inSz:(n0+b+1)*pl.inSz], col[b*p:], ld) })
+		if nb == 1 {
+			o := out[n0*pl.outSz : (n0+1)*pl.outSz]
+			blas.Sgemm(false, false, cout, p, k, 1, w, k, col, p, 0, o, p)
+			if bias != nil {
+				for c := 0; c < cout; c++ {
+					addConst(o[c*p:(c+1)*p], bias[c])
+				}
+			}
+			return
+		}
+		s.tmp = grow(s.tmp, cout*ld)
+		tmp := s.tmp
+		blas.Sgemm(false, false, cout, ld, k, 1, w, k, col, ld, 0, tmp, ld)
+		pl.each(nb, func(b int) {
+			o := out[(n0+b)*pl.outSz : (n0+b+1)*pl.outSz]
+			for c := 0; c < cout; c++ {
+				dst := o[c*p : (c+1)*p]
+				copy(dst, tmp[c*ld+b*p:c*ld+b*p+p])
+				if bias != nil {
+					addConst(dst, bias[c])
+				}
+			}
+		})
+	}, nil, nil)
+}
+
+// backward accumulates dW into gw and dx into gx (either may be nil) from gy = dS/dout.
+func (pl *convPlan) backward(x, w, gy, gx, gw []float32) {
+	g, k, p, cout := pl.g, pl.k, pl.p, pl.cout
+	var mu sync.Mutex
+	var prep, merge func(s *convScratch)
+	if gw != nil && pl.workers && pl.chunks > 1 {
+		// Each worker accumulates its own dW, summed into gw at the end.
+		prep = func(s *convScratch) { s.dw = grow(s.dw, cout*k); clear(s.dw) }
+		merge = func(s *convScratch) {
+			mu.Lock()
+			addTo(gw, s.dw)
+			mu.Unlock()
+		}
+	}
+	pl.run(func(n0, n1 int, s *convScratch) {
+		nb := n1 - n0
+		ld := nb * p
+		gsrc := gy[n0*pl.outSz:]
+		if nb > 1 { // gather G [Cout, nb·P] from NCHW
+			s.tmp = grow(s.tmp, cout*ld)
+			tmp := s.tmp
+			pl.each(nb, func(b int) {
+				src := gy[(n0+b)*pl.outSz : (n0+b+1)*pl.outSz]
+				for c := 0; c < cout; c++ {
+					copy(tmp[c*ld+b*p:c*ld+b*p+p], src[c*p:(c+1)*p])
+				}
+			})
+			gsrc = tmp
+		}
+		s.col = grow(s.col, k*ld)
+		col := s.col
+		if gw != nil {
+			pl.each(nb, func(b int) { tensor.Im2col(g, x[(n0+b)*pl.inSz:(n0+b+1)*pl.inSz], col[b*p:], ld) })
+			dw := gw
+			if prep != nil {
+				dw = s.dw
+			}
+			blas.Sgemm(false, true, cout, k, ld, 1, gsrc, ld, col, ld, 1, dw, k)
+		}
+		if gx != nil {
+			blas.Sgemm(true, false, k, ld, cout, 1, w, k, gsrc, ld, 0, col, ld)
+			pl.each(nb, func(b int) { tensor.Col2im(g, col[b*p:], ld, gx[(n0+b)*pl.inSz:(n0+b+1)*pl.inSz]) })
+		}
+	}, prep, merge)
+}
+
+// biasGrad accumulates db[o] += Σ_{n,y,x} gy[n,o,y,x].
+func (pl *convPlan) biasGrad(gy, gb []float32) {
+	p := pl.p
+	parallel.For(pl.cout, 1, func(lo, hi int) {
+		for c := lo; c < hi; c++ {
+			var s float64
+			for i := 0; i < pl.n; i++ {
+				s += float64(sum32(gy[i*pl.outSz+c*p : i*pl.outSz+(c+1)*p]))
+			}
+			gb[c] += float32(s)
+		}
+	})
+}
+
+// addConst adds v to every element of d.
+func addConst(d []float32, v float32) {
+	for i := range d {
+		d[i] += v
+	}
+}
+
+// addTo adds src to dst elementwise.
+func addTo(dst, src []float32) {
+	dst = dst[:len(src)]
+	for i, v := range src {
+		dst[i] += v
+	}
+}
+
+// sum32 sums a short slice with four accumulators.
+func sum32(x []float32) float32 {
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		s0 += x[i]
+		s1 += x[i+1]
+		s2 += x[i+2]
+		s3 += x[i+3]
+	}
+	for ; i < len(x); i++ {
+		s0 += x[i]
+	}
+	return (s0 + s1) + (s2 + s3)
+}

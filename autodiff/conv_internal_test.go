@@ -1,0 +1,110 @@
+package autodiff
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/contrastive-go/contrastive/tensor"
+)
+
+// naiveConv is the definition of Conv2d written as loops, with its gradients for S = Σ out·r.
+func naiveConv(x, w, b, r *tensor.Tensor, stride, pad int) (out, gx, gw, gb []float64) {
+	n, ci, h, wd := x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3]
+	co, kh, kw := w.Shape[0], w.Shape[2], w.Shape[3]
+	ho, wo := (h+2*pad-kh)/stride+1, (wd+2*pad-kw)/stride+1
+	out = make([]float64, n*co*ho*wo)
+	gx, gw, gb = make([]float64, len(x.Data)), make([]float64, len(w.Data)), make([]float64, co)
+	for i := 0; i < n; i++ {
+		for o := 0; o < co; o++ {
+			for y := 0; y < ho; y++ {
+				for xx := 0; xx < wo; xx++ {
+					oi := ((i*co+o)*ho+y)*wo + xx
+					s := float64(0)
+					if b != nil {
+						s = float64(b.Data[o])
+					}
+					rv := float64(r.Data[oi])
+					gb[o] += rv
+					for c := 0; c < ci; c++ {
+						for ky := 0; ky < kh; ky++ {
+							for kx := 0; kx < kw; kx++ {
+								iy, ix := y*stride-pad+ky, xx*stride-pad+kx
+								if iy < 0 || iy >= h || ix < 0 || ix >= wd {
+									continue
+								}
+								xi := ((i*ci+c)*h+iy)*wd + ix
+								wi := ((o*ci+c)*kh+ky)*kw + kx
+								s += float64(w.Data[wi]) * float64(x.Data[xi])
+								gx[xi] += float64(w.Data[wi]) * rv
+								gw[wi] += float64(x.Data[xi]) * rv
+							}
+						}
+					}
+					out[oi] = s
+				}
+			}
+		}
+	}
+	return
+}
+
+func randT(rng *rand.Rand, shape ...int) *tensor.Tensor {
+	t := tensor.New(shape...)
+	for i := range t.Data {
+		t.Data[i] = float32(rng.NormFloat64())
+	}
+	return t
+}
+
+func maxDiff(got []float32, want []float64) (d, scale float64) {
+	for i := range want {
+		d = math.Max(d, math.Abs(float64(got[i])-want[i]))
+		scale = math.Max(scale, math.Abs(want[i]))
+	}
+	return d, scale
+}
+
+// TestConvDriversAgree runs every driver (workers / phases, one image or many per chunk) against
+// the loop definition, so that the chunk bookkeeping (gather, scatter, dW reduction) is covered.
+func TestConvDriversAgree(t *testing.T) {
+	defer func(c int, w bool) { convChunkFloats, convWorkers = c, w }(convChunkFloats, convWorkers)
+	shapes := []struct {
+		x, w        []int
+		stride, pad int
+	}{
+		{[]int{7, 3, 9, 8}, []int{5, 3, 3, 3}, 1, 1},
+		{[]int{5, 4, 10, 11}, []int{6, 4, 3, 3}, 2, 1},
+		{[]int{3, 2, 6, 6}, []int{3, 2, 1, 1}, 1, 0},
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for si, s := range shapes {
+		x, w, b := randT(rng, s.x...), randT(rng, s.w...), randT(rng, s.w[0])
+		tp := NewTape()
+		tp.NoGrad = true
+		ref := Conv2d(tp.Constant(x), tp.Constant(w), nil, s.stride, s.pad)
+		r := randT(rng, ref.Shape()...)
+		wantOut, wantGX, wantGW, wantGB := naiveConv(x, w, b, r, s.stride, s.pad)
+		for _, workers := range []bool{true, false} {
+			for _, chunk := range []int{1, 200, 1 << 20} {
+				t.Run(fmt.Sprintf("shape%d/workers=%v/chunk=%d", si, workers, chunk), func(t *testing.T) {
+					convWorkers, convChunkFloats = workers, chunk
+					tp := NewTape()
+					xv, wv, bv := tp.Variable(x), Param(w), Param(b)
+					out := Conv2d(xv, wv, bv, s.stride, s.pad)
+					tp.Backward(SumAll(Mul(out, tp.Constant(r))))
+					for _, c := range []struct {
+						name string
+						got  []float32
+						want []float64
+					}{{"out", out.Data(), wantOut}, {"grad_x", xv.Grad.Data, wantGX}, {"grad_w", wv.Grad.Data, wantGW}, {"grad_b", bv.Grad.Data, wantGB}} {
+						if d, sc := maxDiff(c.got, c.want); d > 1e-5*math.Max(sc, 1) {
+							t.Errorf("%s differs by %g (max |want| %g)", c.name, d, sc)
+						}
+					}
+				})
+			}
+		}
+	}
+}

@@ -1,0 +1,162 @@
+package autodiff
+
+import (
+	"fmt"
+
+	"github.com/contrastive-go/contrastive/parallel"
+	"github.com/contrastive-go/contrastive/tensor"
+)
+
+// poolGeom checks a pooling op's input x [N,C,H,W], kernel and stride, panicking with the op's
+// name and the shapes, and returns the window geometry of one channel plane (floor mode, no
+// padding: Ho = ⌊(H−kernel)/stride⌋+1).
+func poolGeom(op string, x *Var, kernel, stride int) (n, c int, g tensor.ConvGeom) {
+	xs := x.Shape()
+	if len(xs) != 4 {
+		panic(fmt.Sprintf("autodiff.%s: x must be [N,C,H,W], got %v", op, xs))
+	}
+	if kernel < 1 || stride < 1 {
+		panic(fmt.Sprintf("autodiff.%s: kernel %d and stride %d must be ≥ 1 (x %v)", op, kernel, stride, xs))
+	}
+	if kernel > xs[2] || kernel > xs[3] {
+		panic(fmt.Sprintf("autodiff.%s: kernel %d larger than the input plane %dx%d (x %v)", op, kernel, xs[2], xs[3], xs))
+	}
+	return xs[0], xs[1], tensor.NewConvGeom("autodiff."+op, 1, xs[2], xs[3], kernel, kernel, stride, 0)
+}
+
+// MaxPool2d takes the maximum over kernel×kernel windows moved by stride, without padding, in floor
+// mode (a last partial row or column of windows is dropped), for x [N,C,H,W]:
+//
+//	out[n,c,y,x] = max_{ky,kx < kernel} x[n,c, y·stride+ky, x·stride+kx].
+//
+// The gradient goes entirely to the window's maximum; on ties the first in row-major window order
+// wins (PyTorch's CPU convention).
+func MaxPool2d(x *Var, kernel, stride int) *Var {
+	n, c, g := poolGeom("MaxPool2d", x, kernel, stride)
+	out := Node("MaxPool2d", false, []int{n, c, g.Ho, g.Wo}, x)
+	hw, p := g.H*g.W, g.Ho*g.Wo
+	xv, y := x.Data(), out.Data()
+	var arg []int32
+	if out.requiresGrad {
+		arg = make([]int32, len(y))
+	}
+	parallel.For(n*c, 8, func(lo, hi int) {
+		for pl := lo; pl < hi; pl++ {
+			src := xv[pl*hw : (pl+1)*hw]
+			for oy := 0; oy < g.Ho; oy++ {
+				for ox := 0; ox < g.Wo; ox++ {
+					base := oy*stride*g.W + ox*stride
+					best, bi := src[base], base
+					for ky := 0; ky < kernel; ky++ {
+						row := base + ky*g.W
+						for kx := 0; kx < kernel; kx++ {
+							// A NaN is taken, as in PyTorch (val > max || isnan(val)).
+							if v := src[row+kx]; v > best || v != v {
+								best, bi = v, row+kx
+							}
+						}
+					}
+					o := pl*p + oy*g.Wo + ox
+					y[o] = best
+					if arg != nil {
+						arg[o] = int32(bi)
+					}
+				}
+			}
+		}
+	})
+	if out.requiresGrad {
+		out.backward = func() {
+			gy, gx := out.Grad.Data, x.GradBuf()
+			parallel.For(n*c, 8, func(lo, hi int) {
+				for pl := lo; pl < hi; pl++ {
+					for o := pl * p; o < (pl+1)*p; o++ {
+						gx[pl*hw+int(arg[o])] += gy[o]
+					}
+				}
+			})
+		}
+	}
+	return out
+}
+
+// AvgPool2d averages kernel×kernel windows moved by stride, without padding, in floor mode, for x
+// [N,C,H,W]:
+//
+//	out[n,c,y,x] = (1/kernel²) Σ_{ky,kx < kernel} x[n,c, y·stride+ky, x·stride+kx].
+//
+// Gradient: each input of a window receives dS/dout / kernel².
+func AvgPool2d(x *Var, kernel, stride int) *Var {
+	n, c, g := poolGeom("AvgPool2d", x, kernel, stride)
+	out := Node("AvgPool2d", false, []int{n, c, g.Ho, g.Wo}, x)
+	hw, p := g.H*g.W, g.Ho*g.Wo
+	inv := 1 / float32(kernel*kernel)
+	xv, y := x.Data(), out.Data()
+	parallel.For(n*c, 8, func(lo, hi int) {
+		for pl := lo; pl < hi; pl++ {
+			src := xv[pl*hw : (pl+1)*hw]
+			for oy := 0; oy < g.Ho; oy++ {
+				for ox := 0; ox < g.Wo; ox++ {
+					base := oy*stride*g.W + ox*stride
+					var s float32
+					for ky := 0; ky < kernel; ky++ {
+						for _, v := range src[base+ky*g.W : base+ky*g.W+kernel] {
+							s += v
+						}
+					}
+					y[pl*p+oy*g.Wo+ox] = s * inv
+				}
+			}
+		}
+	})
+	if out.requiresGrad {
+		out.backward = func() {
+			gy, gx := out.Grad.Data, x.GradBuf()
+			parallel.For(n*c, 8, func(lo, hi int) {
+				for pl := lo; pl < hi; pl++ {
+					dst := gx[pl*hw : (pl+1)*hw]
+					for oy := 0; oy < g.Ho; oy++ {
+						for ox := 0; ox < g.Wo; ox++ {
+							v := gy[pl*p+oy*g.Wo+ox] * inv
+							base := oy*stride*g.W + ox*stride
+							for ky := 0; ky < kernel; ky++ {
+								addConst(dst[base+ky*g.W:base+ky*g.W+kernel], v)
+							}
+						}
+					}
+				}
+			})
+		}
+	}
+	return out
+}
+
+// GlobalAvgPool averages each channel plane: x [N,C,H,W] → [N,C],
+//
+//	out[n,c] = (1/(H·W)) Σ_{h,w} x[n,c,h,w],   dx[n,c,h,w] += dS/dout[n,c] / (H·W).
+func GlobalAvgPool(x *Var) *Var {
+	xs := x.Shape()
+	if len(xs) != 4 || xs[2]*xs[3] == 0 {
+		panic(fmt.Sprintf("autodiff.GlobalAvgPool: x must be [N,C,H,W] with H,W ≥ 1, got %v", xs))
+	}
+	nc, hw := xs[0]*xs[1], xs[2]*xs[3]
+	out := Node("GlobalAvgPool", false, []int{xs[0], xs[1]}, x)
+	inv := 1 / float32(hw)
+	xv, y := x.Data(), out.Data()
+	parallel.For(nc, max(1, 4096/hw), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			y[i] = sum32(xv[i*hw:(i+1)*hw]) * inv
+		}
+	})
+	if out.requiresGrad {
+		out.backward = func() {
+			gy, gx := out.Grad.Data, x.GradBuf()
+			parallel.For(nc, max(1, 4096/hw), func(lo, hi int) {
+				for i := lo; i < hi; i++ {
+					addConst(gx[i*hw:(i+1)*hw], gy[i]*inv)
+				}
+			})
+		}
+	}
+	return out
+}
