@@ -93,7 +93,7 @@ func TestUniformityKnownConfigurations(t *testing.T) {
 func TestUniformityAgreesWithNaiveLoop(t *testing.T) {
 	r := rand.New(rand.NewPCG(13, 14))
 	for _, n := range []int{2, 3, 50, 700} {
-		x := randomFeatures(r, n, 8, false)
+		x := randomFeatures(r, n, 8)
 		got, err := Uniformity(x, UniformityOptions{})
 		if err != nil {
 			t.Fatal(err)
@@ -108,7 +108,7 @@ func TestUniformityAgreesWithNaiveLoop(t *testing.T) {
 // isotropic data, and a subsample as large as the data is the data.
 func TestUniformitySubsample(t *testing.T) {
 	r := rand.New(rand.NewPCG(15, 16))
-	x := randomFeatures(r, 1500, 4, false)
+	x := randomFeatures(r, 1500, 4)
 	full, _ := Uniformity(x, UniformityOptions{})
 	all, _ := Uniformity(x, UniformityOptions{MaxSamples: 1500, Seed: 3})
 	a, _ := Uniformity(x, UniformityOptions{MaxSamples: 400, Seed: 3})

@@ -127,8 +127,8 @@ func TestFashionMNISTRawPixelLinearProbe(t *testing.T) {
 // representation: a 60000×128 bank, 10000 queries, k = 200, 10 classes (synthetic features).
 func BenchmarkKNN(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 1))
-	bank := randomFeatures(r, 60000, 128, false)
-	queries := randomFeatures(r, 10000, 128, false)
+	bank := randomFeatures(r, 60000, 128)
+	queries := randomFeatures(r, 10000, 128)
 	labels := make([]int, bank.N)
 	for i := range labels {
 		labels[i] = r.IntN(10)

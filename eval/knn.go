@@ -299,21 +299,27 @@ func (h *topK) down(i, n int) {
 	}
 }
 
-// scan offers every row of sims except skip (NaN similarities are ignored).
+// scan offers every row of sims except skip (NaN similarities are ignored). Once the heap is
+// full, a row only costs one comparison with the current k-th best similarity.
 func (h *topK) scan(sims []float32, skip int) {
-	for j, s := range sims {
-		if j == skip || s != s {
-			continue
-		}
-		if len(h.sim) < h.k {
+	j := 0
+	for ; j < len(sims) && len(h.sim) < h.k; j++ {
+		if s := sims[j]; j != skip && s == s {
 			h.sim = append(h.sim, s)
 			h.idx = append(h.idx, j)
 			h.up(len(h.sim) - 1)
-			continue
 		}
-		if s > h.sim[0] { // equal similarity: the earlier (lower) row stays
+	}
+	if len(h.sim) < h.k {
+		return
+	}
+	thr := h.sim[0]
+	for ; j < len(sims); j++ {
+		// Strictly greater: an equal similarity keeps the earlier (lower) row; NaN never passes.
+		if s := sims[j]; s > thr && j != skip {
 			h.sim[0], h.idx[0] = s, j
-			h.down(0, len(h.sim))
+			h.down(0, h.k)
+			thr = h.sim[0]
 		}
 	}
 }

@@ -151,16 +151,11 @@ func naiveKNN(bank Features, labels []int, queries Features, k int, t float64, c
 	return pred, nbrs
 }
 
-// randomFeatures returns n rows of d values on a coarse grid (multiples of 1/4), so that the
-// float32 and float64 similarities agree exactly often enough to make ties real.
-func randomFeatures(r *rand.Rand, n, d int, grid bool) Features {
+// randomFeatures returns n rows of d standard normal values.
+func randomFeatures(r *rand.Rand, n, d int) Features {
 	f := Features{N: n, D: d, Data: make([]float32, n*d)}
 	for i := range f.Data {
-		if grid {
-			f.Data[i] = float32(r.IntN(5)-2) / 4
-		} else {
-			f.Data[i] = float32(r.NormFloat64())
-		}
+		f.Data[i] = float32(r.NormFloat64())
 	}
 	return f
 }
@@ -182,12 +177,12 @@ func TestKNNAgreesWithNaiveLoop(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			bank := randomFeatures(r, tc.m, tc.d, false)
+			bank := randomFeatures(r, tc.m, tc.d)
 			labels := make([]int, tc.m)
 			for i := range labels {
 				labels[i] = r.IntN(tc.c)
 			}
-			queries := randomFeatures(r, tc.q, tc.d, false)
+			queries := randomFeatures(r, tc.q, tc.d)
 			var exclude []int
 			if tc.excludeSelf {
 				queries = bank.Subset(seq(tc.q))
@@ -277,7 +272,7 @@ func TestKNNTop5(t *testing.T) {
 // neighbours, here the query's own copy in the bank.
 func TestKNNExcludeArbitraryRows(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
-	bank := randomFeatures(r, 50, 5, false)
+	bank := randomFeatures(r, 50, 5)
 	rows := []int{7, 0, 49, 23}
 	q := bank.Subset(rows)
 	labels := make([]int, 50)

@@ -7,8 +7,8 @@ import (
 	"testing"
 )
 
-// gaussianClusters draws n points of dimension d around c random centres at distance sep·√d
-// scale, unit noise; labels are the cluster indices.
+// gaussianClusters draws n points around the given centres (a uniformly chosen centre plus
+// Gaussian noise of standard deviation noise); labels are the centre indices.
 func gaussianClusters(r *rand.Rand, centres [][]float64, n int, noise float64) (Features, []int) {
 	c, d := len(centres), len(centres[0])
 	f := Features{N: n, D: d, Data: make([]float32, n*d)}
