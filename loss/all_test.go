@@ -33,7 +33,9 @@ func allLosses() []lossCase {
 	return []lossCase{
 		{name: "NTXent", shapes: [][]int{{12, 5}}, f: func(in []*autodiff.Var, tau float32) *autodiff.Var { return NTXent(in[0], tau) }},
 		{name: "NTXent with memory bank", shapes: [][]int{{8, 5}, {10, 5}}, constant: []bool{false, true},
-			f: func(in []*autodiff.Var, tau float32) *autodiff.Var { return NTXent(in[0], tau, WithMemoryBank(in[1].Value)) }},
+			f: func(in []*autodiff.Var, tau float32) *autodiff.Var {
+				return NTXent(in[0], tau, WithMemoryBank(in[1].Value))
+			}},
 		{name: "InfoNCE", shapes: [][]int{{6, 5}, {6, 5}, {10, 5}}, constant: []bool{false, true, true},
 			f: func(in []*autodiff.Var, tau float32) *autodiff.Var { return InfoNCE(in[0], in[1], in[2], tau) }},
 		{name: "MoCoV3", shapes: [][]int{{6, 5}, {6, 5}, {6, 5}, {6, 5}}, constant: []bool{false, false, true, true},
