@@ -81,14 +81,13 @@ func loadFashionMNIST(t testing.TB, split string) (Features, []int) {
 }
 
 // TestFashionMNISTRawPixelKNN: under the protocol (k = 200, T = 0.1, train split as the bank,
-// test split as queries) raw pixels score 0.789 top-1 — the baseline DESIGN.md quotes.
+// test split as queries) raw pixels score 0.789 top-1 — the baseline DESIGN.md quotes. Run with
+// CONTRASTIVE_LONG=1.
 func TestFashionMNISTRawPixelKNN(t *testing.T) {
-	if testing.Short() {
-		t.Skip("raw-pixel kNN on 60k×10k Fashion-MNIST takes several seconds; skipped with -short")
-	}
-	if blas.Default().Name() != "openblas" && os.Getenv("CONTRASTIVE_LONG") == "" {
-		t.Skipf("blas backend is %q, not openblas: the 60k×10k×784 GEMM would be slow; set CONTRASTIVE_LONG=1 to run anyway",
-			blas.Default().Name())
+	if testing.Short() || os.Getenv("CONTRASTIVE_LONG") == "" {
+		// ≈14 CPU-seconds (a 10000×60000×784 GEMM plus top-200 selection): about 7 s on two idle
+		// cores with OpenBLAS, but well over the package's 30 s budget on a shared, loaded machine.
+		t.Skip("raw-pixel kNN on 60k×10k Fashion-MNIST; set CONTRASTIVE_LONG=1 (and no -short) to run")
 	}
 	train, trainY := loadFashionMNIST(t, "train")
 	test, testY := loadFashionMNIST(t, "t10k")
