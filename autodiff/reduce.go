@@ -74,6 +74,18 @@ func reduceGrain(n int) int { return max(1, grainElems/max(n, 1)) }
 // sumAxis writes scale·Σ_j x[o, j, k] into y[o, k], accumulating in float64. The output range is
 // split over goroutines; each accumulates whole rows of inner values so that reads stay contiguous.
 func sumAxis(x, y []float32, outer, n, inner int, scale float64) {
+	if inner == 1 { // contiguous rows
+		parallel.For(outer, reduceGrain(n), func(lo, hi int) {
+			for o := lo; o < hi; o++ {
+				var a float64
+				for _, v := range x[o*n : (o+1)*n] {
+					a += float64(v)
+				}
+				y[o] = float32(a * scale)
+			}
+		})
+		return
+	}
 	parallel.For(outer*inner, reduceGrain(n), func(lo, hi int) {
 		acc := make([]float64, min(inner, hi-lo))
 		columns(lo, hi, inner, func(o, k0, k1 int) {
@@ -96,6 +108,17 @@ func sumAxis(x, y []float32, outer, n, inner int, scale float64) {
 
 // spreadAxis adds scale·g[o, k] to every gx[o, j, k] (the adjoint of sumAxis).
 func spreadAxis(g, gx []float32, outer, n, inner int, scale float32) {
+	if inner == 1 {
+		parallel.For(outer, reduceGrain(n), func(lo, hi int) {
+			for o := lo; o < hi; o++ {
+				v := scale * g[o]
+				for j := o * n; j < (o+1)*n; j++ {
+					gx[j] += v
+				}
+			}
+		})
+		return
+	}
 	parallel.For(outer*n, max(1, grainElems/max(inner, 1)), func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			o := r / n

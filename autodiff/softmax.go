@@ -13,9 +13,11 @@ import (
 func rowLSE(x []float32) float64 {
 	m := math.Inf(-1)
 	for _, v := range x {
-		m = math.Max(m, float64(v))
+		if f := float64(v); f > m || f != f { // NaN propagates
+			m = f
+		}
 	}
-	if math.IsInf(m, 0) {
+	if math.IsInf(m, 0) || m != m {
 		return m
 	}
 	var s float64
@@ -152,7 +154,9 @@ func LogSumExp(x *Var, axis int, keepDim bool) *Var {
 			}
 			for j := 0; j < n; j++ {
 				for k, v := range xd[base+j*inner+k0 : base+j*inner+k1] {
-					m[k] = math.Max(m[k], float64(v))
+					if f := float64(v); f > m[k] || f != f {
+						m[k] = f
+					}
 				}
 			}
 			for j := 0; j < n; j++ {
