@@ -276,7 +276,8 @@ func (f *ImageFolder) Paths() []string { return append([]string(nil), f.files...
 // Size returns the channels, height and width of every image.
 func (f *ImageFolder) Size() (c, h, w int) { return f.c, f.h, f.w }
 
-// Skipped lists the files left out at open time, with the reason, in scan order.
+// Skipped lists the files left out at open time, with the reason: those whose header failed,
+// in scan order, then (with Preload) those whose pixels failed to decode.
 func (f *ImageFolder) Skipped() []SkippedFile { return append([]SkippedFile(nil), f.skipped...) }
 
 // Get decodes image i (or copies it from the cache). Errors name the file.

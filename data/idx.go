@@ -62,12 +62,13 @@ func ReadIDX(r io.Reader, name string) (*IDXArray, error) {
 		return nil, fmt.Errorf("reading IDX %s: header with %d dimensions: %w", name, nd, noEOF(err))
 	}
 	dims := make([]int, nd)
-	total := int64(1)
+	total, nonZero := int64(1), int64(1) // nonZero bounds every partial product, even when a dimension is 0
 	for i := range dims {
 		d := binary.BigEndian.Uint32(dimBytes[4*i:])
 		dims[i] = int(d)
 		total *= int64(d)
-		if total > MaxArrayBytes {
+		nonZero *= max(int64(d), 1)
+		if nonZero > MaxArrayBytes {
 			return nil, fmt.Errorf("reading IDX %s: header announces dimensions %v, over the %d-byte limit", name, dimsPrefix(dimBytes, i+1), int64(MaxArrayBytes))
 		}
 	}
@@ -122,7 +123,9 @@ func IDXImages(images, labels *IDXArray, name string) (*U8Dataset, error) {
 		ds.Pix = images.Data
 	case 4:
 		ds.N, ds.H, ds.W, ds.C = images.Dims[0], images.Dims[1], images.Dims[2], images.Dims[3]
-		ds.Pix = hwcToCHW(images.Data, ds.N, ds.H, ds.W, ds.C)
+		if ds.C*ds.H*ds.W > 0 {
+			ds.Pix = hwcToCHW(images.Data, ds.N, ds.H, ds.W, ds.C)
+		}
 	default:
 		return nil, fmt.Errorf("%s: IDX images need 3 dimensions (count, rows, columns), got %v", name, images.Dims)
 	}

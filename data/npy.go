@@ -77,7 +77,7 @@ func ReadNPY(r io.Reader, name string) (*NPYArray, error) {
 	if s == nil {
 		return nil, fmt.Errorf("reading npy %s: header has no shape: %q", name, h)
 	}
-	total := int64(1)
+	total, nonZero := int64(1), int64(1) // nonZero bounds every partial product, even with a 0 in the shape
 	for _, f := range strings.Split(s[1], ",") {
 		f = strings.TrimSpace(f)
 		if f == "" {
@@ -89,7 +89,8 @@ func ReadNPY(r io.Reader, name string) (*NPYArray, error) {
 		}
 		a.Shape = append(a.Shape, d)
 		total *= int64(d)
-		if total > MaxArrayBytes {
+		nonZero *= max(int64(d), 1)
+		if nonZero > MaxArrayBytes {
 			return nil, fmt.Errorf("reading npy %s: shape (%s) over the %d-element limit", name, s[1], int64(MaxArrayBytes))
 		}
 	}
