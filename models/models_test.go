@@ -93,7 +93,7 @@ func TestEncoderShapesAndCounts(t *testing.T) {
 		{"resnet18 cifar stem, gray", Config{Name: ResNet18CIFARName, InChannels: 1, Head: HeadConfig{Kind: HeadNone}}, []int{2, 1, 8, 8},
 			11168832 - 64*2*9, 512, 512, nil},
 		{"mlp", Config{Name: MLPName, InputDim: 10, Hidden: []int{16, 8}, Head: HeadConfig{Kind: HeadMLP3BN, Out: 4, FinalBN: true}}, []int{3, 10},
-			10*16 + 32 + 16*8 + 16 + (8*8 + 16) * 2 + 8*4 + 8, 8, 4, []string{"encoder.4.weight", "head.7.running_mean"}},
+			10*16 + 32 + 16*8 + 16 + (8*8+16)*2 + 8*4 + 8, 8, 4, []string{"encoder.4.weight", "head.7.running_mean"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
