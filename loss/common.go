@@ -150,12 +150,43 @@ func expf(x float32) float32 {
 }
 
 // expShift overwrites v[j] with exp((v[j] − m)·scale) and returns the sum, accumulated in float64.
+// It is expf written out inline (the compiler does not inline expf), two lanes at a time.
 func expShift(v []float32, m, scale float32) float64 {
+	const (
+		lo    = -87.33654
+		magic = 12582912
+		log2e = 1.44269504088896341
+		ln2hi = 0.693359375
+		ln2lo = -2.12194440e-4
+		c5    = 1.9875691500e-4
+		c4    = 1.3981999507e-3
+		c3    = 8.3334519073e-3
+		c2    = 4.1665795894e-2
+		c1    = 1.6666665459e-1
+		c0    = 5.0000001201e-1
+	)
 	var s0, s1 float64
 	j := 0
 	for ; j+1 < len(v); j += 2 {
-		e0 := expf((v[j] - m) * scale)
-		e1 := expf((v[j+1] - m) * scale)
+		x0, x1 := (v[j]-m)*scale, (v[j+1]-m)*scale
+		if !(x0 > lo && x0 <= 0 && x1 > lo && x1 <= 0) { // rare: underflow, NaN, or x > 0
+			v[j], v[j+1] = expf(x0), expf(x1)
+			s0 += float64(v[j])
+			s1 += float64(v[j+1])
+			continue
+		}
+		t0, t1 := float32(x0*log2e)+magic, float32(x1*log2e)+magic
+		k0, k1 := t0-magic, t1-magic
+		r0, r1 := x0-k0*ln2hi, x1-k1*ln2hi
+		r0, r1 = r0-k0*ln2lo, r1-k1*ln2lo
+		p0, p1 := float32(c5)*r0+c4, float32(c5)*r1+c4
+		p0, p1 = p0*r0+c3, p1*r1+c3
+		p0, p1 = p0*r0+c2, p1*r1+c2
+		p0, p1 = p0*r0+c1, p1*r1+c1
+		p0, p1 = p0*r0+c0, p1*r1+c0
+		y0, y1 := p0*r0*r0+r0+1, p1*r1*r1+r1+1
+		e0 := y0 * math.Float32frombits((math.Float32bits(t0)-math.Float32bits(magic)+127)<<23)
+		e1 := y1 * math.Float32frombits((math.Float32bits(t1)-math.Float32bits(magic)+127)<<23)
 		v[j], v[j+1] = e0, e1
 		s0 += float64(e0)
 		s1 += float64(e1)

@@ -1,0 +1,68 @@
+package loss
+
+import (
+	"math"
+	"testing"
+)
+
+func TestExpShiftMatchesExpf(t *testing.T) {
+	v := make([]float32, 0, 4000)
+	for x := float32(-100); x < 3; x += 0.0257 {
+		v = append(v, x)
+	}
+	v = append(v, float32(math.NaN()))
+	w := append([]float32(nil), v...)
+	sum := expShift(w, 0.5, 1.5)
+	var want float64
+	for i, x := range v {
+		e := expf((x - 0.5) * 1.5)
+		if w[i] != e && !(math.IsNaN(float64(e)) && math.IsNaN(float64(w[i]))) {
+			t.Fatalf("x=%v: %v, want %v", x, w[i], e)
+		}
+		want += float64(e)
+	}
+	if !math.IsNaN(sum) || !math.IsNaN(want) {
+		t.Errorf("sum %v with a NaN input, want NaN", sum)
+	}
+}
+
+func TestSoftmaxRowSkipsAndNeverMakesNaN(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		row     []float32
+		skip    int
+		wantLSE float64
+		wantOK  bool
+	}{
+		{"skip the only column", []float32{3}, 0, 0, false},
+		{"huge logits", []float32{1, -1, 1}, 1, 1e4 + math.Log(2), true},
+		{"no skip", []float32{0, 0}, -1, math.Log(2), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			lse, ok := softmaxRow(tc.row, tc.skip, 1e4)
+			if ok != tc.wantOK || math.Abs(lse-tc.wantLSE) > 1e-9*math.Max(1, math.Abs(tc.wantLSE)) {
+				t.Errorf("lse %v ok %v, want %v %v", lse, ok, tc.wantLSE, tc.wantOK)
+			}
+			var s float64
+			for j, p := range tc.row {
+				if math.IsNaN(float64(p)) || (j == tc.skip && p != 0) {
+					t.Errorf("row %v", tc.row)
+				}
+				s += float64(p)
+			}
+			if ok && math.Abs(s-1) > 1e-6 {
+				t.Errorf("probabilities sum to %v", s)
+			}
+		})
+	}
+}
+
+func BenchmarkExpShift(b *testing.B) {
+	v := make([]float32, 1024)
+	for i := 0; i < b.N; i++ {
+		for j := range v {
+			v[j] = float32(j%37) * -0.01
+		}
+		expShift(v, 0.5, 2)
+	}
+}
