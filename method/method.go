@@ -1,0 +1,105 @@
+// Package method holds the self-supervised methods: each turns a batch of augmented views into a
+// loss and does its own after-step work (momentum-encoder EMA, queue updates).
+//
+// Adding a method is one file that implements Method and registers a constructor in its init:
+//
+//	func init() { Register("simclr", newSimCLR) }
+package method
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/contrastive-go/contrastive/autodiff"
+	"github.com/contrastive-go/contrastive/models"
+	"github.com/contrastive-go/contrastive/tensor"
+)
+
+// Batch is one training batch: V views of N images stacked view-major in X, [V·N, C, H, W]
+// (rows i, i+N, i+2N, ... are views of image i), entered as a constant on the step's tape.
+type Batch struct {
+	X      *autodiff.Var
+	V, N   int
+	Labels []int // per image (len N); -1 where unknown
+}
+
+// View returns view v of the batch, [N, C, H, W].
+func (b Batch) View(v int) *autodiff.Var { return autodiff.Slice(b.X, 0, v*b.N, (v+1)*b.N) }
+
+// Method is a self-supervised (or supervised contrastive) training objective with its state.
+type Method interface {
+	// Loss runs the forward pass on a batch and returns the scalar loss on b.X's tape.
+	Loss(b Batch) *autodiff.Var
+	// Params are the trainable parameters the optimizer updates.
+	Params() []*autodiff.Var
+	// AfterStep runs after each optimizer step; progress is the fraction of training done, in
+	// [0, 1] (momentum schedules use it).
+	AfterStep(progress float64)
+	// Model is the online model: its encoder is what is evaluated and exported.
+	Model() *models.Model
+	// State and LoadState carry what a checkpoint needs beyond the online model and the optimizer
+	// (momentum encoders, queues), keyed by name.
+	State() map[string]*tensor.Tensor
+	LoadState(map[string]*tensor.Tensor) error
+}
+
+// Config holds the hyper-parameters the methods share. Zero values pick each method's default.
+type Config struct {
+	Temperature float64 // NT-Xent / InfoNCE / SupCon τ
+	QueueSize   int     // MoCo v2: negatives kept in the queue (default 4096)
+	Momentum    float64 // MoCo / BYOL: base EMA momentum of the target encoder (default 0.99)
+	Lambda      float64 // Barlow Twins off-diagonal weight (default 0.0051)
+	Seed        uint64
+}
+
+// Factory builds a method around a model built from a configuration the method may adjust
+// first (for example, to add a predictor).
+type Factory struct {
+	// Adjust changes the model configuration the method needs; nil for none.
+	Adjust func(cfg *models.Config)
+	// New builds the method around the model.
+	New func(m *models.Model, cfg Config) (Method, error)
+	// NeedsLabels is true for supervised objectives.
+	NeedsLabels bool
+	// Views is the number of views per image the method consumes (2 for all current methods).
+	Views int
+}
+
+var registry = map[string]Factory{}
+
+// Register makes a method available by name; it panics on a duplicate name.
+func Register(name string, f Factory) {
+	if _, dup := registry[name]; dup {
+		panic("method.Register: duplicate method " + name)
+	}
+	if f.Views == 0 {
+		f.Views = 2
+	}
+	registry[name] = f
+}
+
+// Names lists the registered methods, sorted.
+func Names() []string {
+	out := make([]string, 0, len(registry))
+	for n := range registry {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Lookup returns the factory of a method, or an error listing the known ones.
+func Lookup(name string) (Factory, error) {
+	f, ok := registry[name]
+	if !ok {
+		return Factory{}, fmt.Errorf("unknown method %q (known: %v)", name, Names())
+	}
+	return f, nil
+}
+
+func orFloat(v, def float64) float64 {
+	if v == 0 {
+		return def
+	}
+	return v
+}

@@ -1,0 +1,44 @@
+package method
+
+import (
+	"github.com/contrastive-go/contrastive/autodiff"
+	"github.com/contrastive-go/contrastive/loss"
+	"github.com/contrastive-go/contrastive/models"
+	"github.com/contrastive-go/contrastive/tensor"
+)
+
+// SimCLR (Chen et al., "A Simple Framework for Contrastive Learning of Visual Representations",
+// ICML 2020): both views go through the same encoder and projection head in one batch, and the
+// loss is NT-Xent over the 2N projections with in-batch negatives:
+//
+//	z = g(f(x)) for x = [view1; view2];  loss = NTXent(z, τ)   (τ default 0.5)
+type SimCLR struct {
+	model *models.Model
+	tau   float32
+}
+
+func init() {
+	Register("simclr", Factory{New: func(m *models.Model, cfg Config) (Method, error) {
+		return &SimCLR{model: m, tau: float32(orFloat(cfg.Temperature, 0.5))}, nil
+	}})
+}
+
+// Loss implements Method.
+func (s *SimCLR) Loss(b Batch) *autodiff.Var {
+	return loss.NTXent(s.model.Forward(b.X), s.tau)
+}
+
+// Params implements Method.
+func (s *SimCLR) Params() []*autodiff.Var { return s.model.Params() }
+
+// AfterStep implements Method; SimCLR has nothing to do.
+func (s *SimCLR) AfterStep(float64) {}
+
+// Model implements Method.
+func (s *SimCLR) Model() *models.Model { return s.model }
+
+// State implements Method; SimCLR keeps no state beyond the model.
+func (s *SimCLR) State() map[string]*tensor.Tensor { return nil }
+
+// LoadState implements Method.
+func (s *SimCLR) LoadState(map[string]*tensor.Tensor) error { return nil }

@@ -1,0 +1,141 @@
+// Package train runs self-supervised pretraining: the loop, checkpoints and exact resume,
+// progress, the metrics log and an online kNN monitor.
+package train
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/contrastive-go/contrastive/augment"
+	"github.com/contrastive-go/contrastive/method"
+	"github.com/contrastive-go/contrastive/models"
+)
+
+// Duration is a time.Duration that reads and writes JSON as a string such as "20m".
+type Duration time.Duration
+
+// MarshalJSON implements json.Marshaler.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// UnmarshalJSON implements json.Unmarshaler; it accepts "90s", "20m" or a number of seconds.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		var sec float64
+		if err2 := json.Unmarshal(b, &sec); err2 != nil {
+			return fmt.Errorf("duration: want a string like \"20m\" or seconds, got %s", b)
+		}
+		*d = Duration(sec * float64(time.Second))
+		return nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Config is a training run. JSON keys are the CLI's flag names, so a config file and the flags
+// say the same thing.
+type Config struct {
+	Method      string  `json:"method"`
+	Data        string  `json:"data"`
+	Epochs      int     `json:"epochs"`
+	BatchSize   int     `json:"batch-size"`
+	Optimizer   string  `json:"optimizer"` // adam, adamw, sgd, lars
+	LR          float64 `json:"lr"`
+	WeightDecay float64 `json:"weight-decay"`
+	Momentum    float64 `json:"sgd-momentum"` // SGD/LARS momentum
+	Schedule    string  `json:"schedule"`     // cosine (after warm-up) or constant
+	Warmup      float64 `json:"warmup-epochs"`
+	Temperature float64 `json:"temperature"`
+	Augment     string  `json:"augment"`
+	ImageSize   int     `json:"image-size"` // 0: the data's own size
+	Seed        uint64  `json:"seed"`
+	Workers     int     `json:"workers"`
+
+	Model models.Config `json:"model"`
+
+	// Method hyper-parameters beyond the temperature.
+	QueueSize   int     `json:"queue-size,omitempty"`
+	EMAMomentum float64 `json:"ema-momentum,omitempty"`
+
+	Out             string   `json:"out"`
+	MaxTime         Duration `json:"max-time,omitempty"`
+	CheckpointEvery Duration `json:"checkpoint-every,omitempty"`
+	SkipBad         bool     `json:"skip-bad,omitempty"`
+	// KNNEvery evaluates the weighted kNN monitor every this many epochs (0: only at the end, -1: never).
+	KNNEvery int `json:"knn-every"`
+	// MonitorSize caps the monitor's memory bank (training images) and queries.
+	MonitorSize int `json:"monitor-size,omitempty"`
+	// LogEvery writes a metrics line every this many steps.
+	LogEvery int `json:"log-every,omitempty"`
+	// MaxSteps stops after this many optimizer steps in total (0: no limit); for tests and benchmarks.
+	MaxSteps int `json:"max-steps,omitempty"`
+}
+
+// Default returns the defaults: the recipe for small grayscale images (see the README's search).
+func Default() Config {
+	return Config{
+		Method:      "simclr",
+		Data:        "fashion-mnist",
+		Epochs:      10,
+		BatchSize:   256,
+		Optimizer:   "adam",
+		LR:          1e-3,
+		Schedule:    "cosine",
+		Temperature: 0.5,
+		Augment:     "small-gray",
+		Seed:        1,
+		Model:       models.Reference(),
+		KNNEvery:    0,
+		MonitorSize: 10000,
+		LogEvery:    10,
+		Out:         "run",
+	}
+}
+
+// Validate reports the first invalid setting as an error a user can act on.
+func (c *Config) Validate() error {
+	if _, err := method.Lookup(c.Method); err != nil {
+		return err
+	}
+	if c.Epochs <= 0 {
+		return fmt.Errorf("--epochs must be positive, got %d", c.Epochs)
+	}
+	if c.BatchSize < 2 {
+		return fmt.Errorf("--batch-size must be at least 2, got %d", c.BatchSize)
+	}
+	if !(c.LR > 0) {
+		return fmt.Errorf("--lr must be positive, got %g", c.LR)
+	}
+	if c.WeightDecay < 0 {
+		return fmt.Errorf("--weight-decay must not be negative, got %g", c.WeightDecay)
+	}
+	switch c.Optimizer {
+	case "adam", "adamw", "sgd", "lars":
+	default:
+		return fmt.Errorf("unknown --optimizer %q (known: adam, adamw, sgd, lars)", c.Optimizer)
+	}
+	switch c.Schedule {
+	case "cosine", "constant":
+	default:
+		return fmt.Errorf("unknown --schedule %q (known: cosine, constant)", c.Schedule)
+	}
+	if c.Temperature < 0 {
+		return fmt.Errorf("--temperature must be positive, got %g", c.Temperature)
+	}
+	if _, err := augment.Preset(c.Augment, 28, 1); err != nil {
+		return fmt.Errorf("--augment: unknown preset %q (known: %s)", c.Augment, strings.Join(augment.Presets(), ", "))
+	}
+	if c.Out == "" {
+		return fmt.Errorf("--out must name a directory")
+	}
+	if c.Data == "" {
+		return fmt.Errorf("--data must name a dataset")
+	}
+	return nil
+}

@@ -1,0 +1,176 @@
+package train
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"image/png"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/contrastive-go/contrastive/data"
+	"github.com/contrastive-go/contrastive/models"
+)
+
+// writeFolder writes n 28×28 grayscale PNGs per class from the embedded Fashion-MNIST test split
+// into a class-per-subfolder tree and returns its root.
+func writeFolder(t *testing.T, classes, n int) string {
+	t.Helper()
+	ds, err := data.EmbeddedFashionMNIST()
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	count := make([]int, classes)
+	for i := 0; i < ds.Len(); i++ {
+		s, err := ds.Get(i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Label >= classes || count[s.Label] >= n {
+			continue
+		}
+		dir := filepath.Join(root, fmt.Sprintf("class%d", s.Label))
+		os.MkdirAll(dir, 0o755)
+		img := image.NewGray(image.Rect(0, 0, 28, 28))
+		for p, v := range s.Image.Pix {
+			img.Pix[p] = uint8(v*255 + 0.5)
+		}
+		f, err := os.Create(filepath.Join(dir, fmt.Sprintf("%05d.png", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := png.Encode(f, img); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		count[s.Label]++
+	}
+	return root
+}
+
+func tinyConfig(dataDir, out string) Config {
+	cfg := Default()
+	cfg.Data = dataDir
+	cfg.Out = out
+	cfg.Epochs = 2
+	cfg.BatchSize = 32
+	cfg.LogEvery = 1
+	cfg.KNNEvery = -1
+	cfg.Workers = 2
+	cfg.Model = models.Config{Name: models.SmallCNNName, Channels: []int{8, 16}, Strides: []int{2, 2}, Head: models.HeadConfig{Hidden: 32, Out: 16}}
+	return cfg
+}
+
+func losses(t *testing.T, dir string) []float64 {
+	t.Helper()
+	lines, err := ReadMetrics(filepath.Join(dir, MetricsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []float64
+	for _, l := range lines {
+		if v, ok := l["loss"]; ok {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func TestResumeReproducesTheLossCurveExactly(t *testing.T) {
+	root := writeFolder(t, 3, 40) // 120 images → 3 steps per epoch at batch 32
+	full := tinyConfig(root, filepath.Join(t.TempDir(), "full"))
+	res, err := Run(context.Background(), full, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Steps != 6 || res.Epochs != 2 {
+		t.Fatalf("full run: %d steps over %d epochs, want 6 over 2", res.Steps, res.Epochs)
+	}
+	want := losses(t, full.Out)
+
+	// Interrupted twice: once inside the first epoch, once after it.
+	part := tinyConfig(root, filepath.Join(t.TempDir(), "part"))
+	part.MaxSteps = 2
+	if r, err := Run(context.Background(), part, false, nil); err != nil || r.Stopped != "max-steps" {
+		t.Fatalf("first leg: %v, %+v", err, r)
+	}
+	part.MaxSteps = 4
+	if _, err := Run(context.Background(), part, true, nil); err != nil {
+		t.Fatal(err)
+	}
+	part.MaxSteps = 0
+	if _, err := Run(context.Background(), part, true, nil); err != nil {
+		t.Fatal(err)
+	}
+	got := losses(t, part.Out)
+	if len(got) != len(want) {
+		t.Fatalf("resumed run logged %d losses, uninterrupted %d", len(got), len(want))
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("step %d: resumed loss %v, uninterrupted %v (must be bit-identical)", i+1, got[i], want[i])
+		}
+	}
+	if want[0] == want[len(want)-1] {
+		t.Errorf("the loss never changed: %v", want)
+	}
+}
+
+func TestRunRefusesToOverwriteAndReportsBadInput(t *testing.T) {
+	root := writeFolder(t, 2, 20)
+	cfg := tinyConfig(root, filepath.Join(t.TempDir(), "run"))
+	cfg.MaxSteps = 1
+	if _, err := Run(context.Background(), cfg, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Run(context.Background(), cfg, false, nil); err == nil {
+		t.Error("a second run into the same --out without --resume must fail")
+	}
+	bad := cfg
+	bad.Out = filepath.Join(t.TempDir(), "x")
+	bad.Method = "no-such-method"
+	if _, err := Run(context.Background(), bad, false, nil); err == nil {
+		t.Error("an unknown method must fail")
+	}
+	bad.Method = "simclr"
+	bad.Data = filepath.Join(t.TempDir(), "missing")
+	if _, err := Run(context.Background(), bad, false, nil); err == nil {
+		t.Error("a missing data path must fail")
+	}
+	if _, err := Run(context.Background(), tinyConfig(root, filepath.Join(t.TempDir(), "fresh")), true, nil); err == nil {
+		t.Error("--resume without a checkpoint must fail")
+	}
+}
+
+func TestNonFiniteLossStopsAndKeepsTheCheckpoint(t *testing.T) {
+	root := writeFolder(t, 2, 64) // 4 steps per epoch: the NaN comes mid-epoch
+	cfg := tinyConfig(root, filepath.Join(t.TempDir(), "nan"))
+	cfg.MaxSteps = 1
+	if _, err := Run(context.Background(), cfg, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	good, err := os.ReadFile(filepath.Join(cfg.Out, CheckpointFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.MaxSteps = 0
+	testLossHook = func(step int, l float64) float64 {
+		if step == 2 {
+			return math.NaN()
+		}
+		return l
+	}
+	defer func() { testLossHook = nil }()
+	_, err = Run(context.Background(), cfg, true, nil)
+	if !errors.Is(err, ErrNonFinite) || !strings.Contains(err.Error(), "step 2") {
+		t.Fatalf("err = %v, want ErrNonFinite naming step 2", err)
+	}
+	if after, _ := os.ReadFile(filepath.Join(cfg.Out, CheckpointFile)); string(after) != string(good) {
+		t.Error("the last good checkpoint changed")
+	}
+}
