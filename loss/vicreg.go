@@ -133,7 +133,7 @@ func vicregBranch(tp *autodiff.Tape, a []float32, n, d int, eps float64) *vicreg
 func (b *vicregStats) backward(dst []float32, n, d int, g, mu, nu float64) {
 	fv := make([]float32, d)
 	for j, s := range b.std {
-		if s < 1 {
+		if s < 1 && s > 0 { // s = 0 only with eps = 0 and a constant column, whose ac is 0
 			fv[j] = float32(-g * mu / 2 / (float64(n-1) * s * float64(d)))
 		}
 	}
