@@ -29,7 +29,7 @@ func ExampleNTXent() {
 func ExampleSupCon() {
 	tp := autodiff.NewTape()
 	z := tp.Variable(tensor.FromSlice([]float32{1, 0, 0.9, 0.1, 0, 1, 1, 0.2}, 4, 2)) // 2 views × 2 samples
-	l := loss.SupCon(z, []int{7, 7}, 0.1, 0.1)                                       // both samples share label 7
+	l := loss.SupCon(z, []int{7, 7}, 0.1, 0.1)                                        // both samples share label 7
 	fmt.Printf("%.4f\n", l.Item())
 	// Output: 3.0882
 }
