@@ -1,0 +1,54 @@
+package method
+
+import (
+	"fmt"
+
+	"github.com/contrastive-go/contrastive/autodiff"
+	"github.com/contrastive-go/contrastive/loss"
+	"github.com/contrastive-go/contrastive/models"
+	"github.com/contrastive-go/contrastive/tensor"
+)
+
+// VICReg is Variance-Invariance-Covariance Regularisation: the two views' embeddings are pulled
+// together (invariance) while each dimension keeps a standard deviation of at least 1 over the
+// batch (variance) and the dimensions are decorrelated (covariance).
+//
+// "VICReg: Variance-Invariance-Covariance Regularization for Self-Supervised Learning", Bardes,
+// Ponce, LeCun, ICLR 2022 (https://arxiv.org/abs/2105.04906). With z_v = g(f(x_v)):
+//
+//	loss = λ·inv(z_1, z_2) + μ·[var(z_1) + var(z_2)]/2 + ν·[cov(z_1) + cov(z_2)]
+//	inv = mean squared difference, var = mean_j max(0, 1 − sqrt(Var_j + 1e-4)),
+//	cov = Σ_{j≠k} C_jk² / D                        (λ = 25, μ = 25, ν = 1, the paper's values)
+//
+// (see loss.VICReg for the exact definitions). Both views go through the network in one batch.
+type VICReg struct {
+	model *models.Model
+}
+
+func init() {
+	Register("vicreg", Factory{New: func(m *models.Model, _ Config) (Method, error) { return &VICReg{model: m}, nil }})
+}
+
+// Loss implements Method.
+func (s *VICReg) Loss(b Batch) *autodiff.Var {
+	if b.V < 2 {
+		panic(fmt.Sprintf("method.VICReg: need 2 views, got %d", b.V))
+	}
+	z := s.model.Forward(b.X)
+	return loss.VICReg(autodiff.Slice(z, 0, 0, b.N), autodiff.Slice(z, 0, b.N, 2*b.N), 25, 25, 1)
+}
+
+// Params implements Method.
+func (s *VICReg) Params() []*autodiff.Var { return s.model.Params() }
+
+// AfterStep implements Method; VICReg has nothing to do.
+func (s *VICReg) AfterStep(float64) {}
+
+// Model implements Method.
+func (s *VICReg) Model() *models.Model { return s.model }
+
+// State implements Method; VICReg keeps no state beyond the model.
+func (s *VICReg) State() map[string]*tensor.Tensor { return nil }
+
+// LoadState implements Method.
+func (s *VICReg) LoadState(map[string]*tensor.Tensor) error { return nil }
