@@ -428,3 +428,76 @@ func benchPreset(b *testing.B, name string, size, ch, in int) {
 
 func BenchmarkSmallGray28(b *testing.B) { benchPreset(b, "small-gray", 28, 1, 28) }
 func BenchmarkSimCLR224(b *testing.B)   { benchPreset(b, "simclr", 224, 3, 256) }
+
+func TestAdjustHueMatchesTorchvisionRoundTrip(t *testing.T) {
+	img := random(3, 16, 16, 11)
+	img.Pix[0], img.Pix[256], img.Pix[512] = 0.5, 0.5, 0.5 // a gray pixel
+	for _, shift := range []float32{-0.5, -0.31, -0.1, 0, 0.05, 0.2, 0.37, 0.5} {
+		got := img.Clone()
+		AdjustHue(got, shift)
+		for i := 0; i < 256; i++ {
+			h, s, v := rgbToHSV(img.Pix[i], img.Pix[256+i], img.Pix[512+i])
+			h += shift
+			h -= float32(math.Floor(float64(h)))
+			r, g, b := hsvToRGB(h, s, v)
+			if !near(float64(got.Pix[i]), float64(r), 2e-6) || !near(float64(got.Pix[256+i]), float64(g), 2e-6) ||
+				!near(float64(got.Pix[512+i]), float64(b), 2e-6) {
+				t.Fatalf("shift %v pixel %d: got (%v %v %v), torchvision's conversions give (%v %v %v)", shift, i,
+					got.Pix[i], got.Pix[256+i], got.Pix[512+i], r, g, b)
+			}
+		}
+	}
+}
+
+// rgbToHSV is torchvision's _rgb2hsv, the reference for AdjustHue (H, S and V in [0, 1]).
+func rgbToHSV(r, g, b float32) (h, s, v float32) {
+	maxc := max(r, g, b)
+	minc := min(r, g, b)
+	if maxc == minc {
+		return 0, 0, maxc
+	}
+	cr := maxc - minc
+	s = cr / maxc
+	rc := (maxc - r) / cr
+	gc := (maxc - g) / cr
+	bc := (maxc - b) / cr
+	switch {
+	case maxc == r:
+		h = bc - gc
+	case maxc == g:
+		h = 2 + rc - bc
+	default:
+		h = 4 + gc - rc
+	}
+	h = h/6 + 1
+	h -= float32(math.Floor(float64(h)))
+	return h, s, maxc
+}
+
+// hsvToRGB is torchvision's _hsv2rgb.
+func hsvToRGB(h, s, v float32) (r, g, b float32) {
+	h6 := h * 6
+	fi := float32(math.Floor(float64(h6)))
+	f := h6 - fi
+	i := int(fi) % 6
+	if i < 0 {
+		i += 6
+	}
+	p := clamp01(v * (1 - s))
+	q := clamp01(v * (1 - s*f))
+	t := clamp01(v * (1 - s*(1-f)))
+	switch i {
+	case 0:
+		return v, t, p
+	case 1:
+		return q, v, p
+	case 2:
+		return p, v, t
+	case 3:
+		return p, q, v
+	case 4:
+		return t, p, v
+	default:
+		return v, p, q
+	}
+}

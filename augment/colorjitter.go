@@ -122,71 +122,66 @@ func AdjustSaturation(img data.Image, factor float32) {
 }
 
 // AdjustHue rotates the hue of an RGB image by shift (a fraction of a turn, in [-0.5, 0.5]) in
-// HSV space, in place, with torchvision's conversions. Images without three channels are left
-// unchanged.
+// HSV space, in place, as torchvision's adjust_hue (convert to HSV, add shift to H modulo 1,
+// convert back). Images without three channels are left unchanged.
+//
+// The conversion is done in closed form: a hue rotation keeps each pixel's maximum v and minimum
+// p = v - cr (cr = max - min) and only moves the middle channel, so the result equals
+// torchvision's to float rounding without computing S.
 func AdjustHue(img data.Image, shift float32) {
 	if img.C != 3 {
 		return
 	}
 	plane := img.H * img.W
 	r, g, b := img.Pix[:plane], img.Pix[plane:2*plane], img.Pix[2*plane:3*plane]
+	g = g[:len(r)]
+	b = b[:len(r)]
+	shift6 := 6 * (shift - float32(math.Floor(float64(shift))))
 	for i := range r {
-		h, s, v := rgbToHSV(r[i], g[i], b[i])
-		h += shift
-		h -= float32(math.Floor(float64(h)))
-		r[i], g[i], b[i] = hsvToRGB(h, s, v)
+		r[i], g[i], b[i] = rotateHue(r[i], g[i], b[i], shift6)
 	}
 }
 
-// rgbToHSV follows torchvision's _rgb2hsv.
-func rgbToHSV(r, g, b float32) (h, s, v float32) {
-	maxc := max(r, g, b)
-	minc := min(r, g, b)
-	if maxc == minc {
-		return 0, 0, maxc
+// rotateHue rotates one RGB pixel's hue by shift6/6 of a turn (shift6 in [0, 6)).
+func rotateHue(r, g, b, shift6 float32) (float32, float32, float32) {
+	v := max(r, g, b)
+	cr := v - min(r, g, b)
+	if cr == 0 {
+		return r, g, b
 	}
-	cr := maxc - minc
-	s = cr / maxc
-	rc := (maxc - r) / cr
-	gc := (maxc - g) / cr
-	bc := (maxc - b) / cr
+	inv := 1 / cr
+	var h6 float32 // hue in sextants, in [-1, 5)
 	switch {
-	case maxc == r:
-		h = bc - gc
-	case maxc == g:
-		h = 2 + rc - bc
+	case v == r:
+		h6 = (g - b) * inv
+	case v == g:
+		h6 = 2 + (b-r)*inv
 	default:
-		h = 4 + gc - rc
+		h6 = 4 + (r-g)*inv
 	}
-	h = h/6 + 1
-	h -= float32(math.Floor(float64(h)))
-	return h, s, maxc
-}
-
-// hsvToRGB follows torchvision's _hsv2rgb.
-func hsvToRGB(h, s, v float32) (r, g, b float32) {
-	h6 := h * 6
-	fi := float32(math.Floor(float64(h6)))
-	f := h6 - fi
-	i := int(fi) % 6
-	if i < 0 {
-		i += 6
+	h6 += shift6
+	if h6 < 0 {
+		h6 += 6
 	}
-	p := clamp01(v * (1 - s))
-	q := clamp01(v * (1 - s*f))
-	t := clamp01(v * (1 - s*(1-f)))
+	if h6 >= 6 {
+		h6 -= 6
+	}
+	i := int(h6)
+	f := h6 - float32(i)
+	p := v - cr
 	switch i {
 	case 0:
-		return v, t, p
+		return v, p + cr*f, p
 	case 1:
-		return q, v, p
+		return v - cr*f, v, p
 	case 2:
-		return p, v, t
+		return p, v, p + cr*f
 	case 3:
-		return p, q, v
+		return p, v - cr*f, v
 	case 4:
-		return t, p, v
+		return p + cr*f, p, v
 	default:
-		return v, p, q
+		return v, p, v - cr*f
 	}
 }
+
