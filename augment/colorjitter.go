@@ -184,4 +184,3 @@ func rotateHue(r, g, b, shift6 float32) (float32, float32, float32) {
 		return v, p, v - cr*f
 	}
 }
-
