@@ -150,8 +150,23 @@ func expf(x float32) float32 {
 }
 
 // expShift overwrites v[j] with exp((v[j] − m)·scale) and returns the sum, accumulated in float64.
-// It is expf written out inline (the compiler does not inline expf), two lanes at a time.
+// The arguments must be at most 88 (softmaxRow passes arguments ≤ 0). It runs an AVX2+FMA kernel
+// (exp_amd64.s) on blocks of 8 where the CPU has one, and expShiftGo on the rest; both are
+// expf's algorithm and agree to about 2 ulp.
 func expShift(v []float32, m, scale float32) float64 {
+	if !vectorExp {
+		return expShiftGo(v, m, scale)
+	}
+	done, sum := expShiftVec(v, m, scale)
+	return sum + expShiftGo(v[done:], m, scale)
+}
+
+// vectorExp enables the vector kernel; tests turn it off to cover the portable path.
+var vectorExp = true
+
+// expShiftGo is expShift in portable Go: expf written out inline (the compiler does not inline
+// expf), two lanes at a time.
+func expShiftGo(v []float32, m, scale float32) float64 {
 	const (
 		lo    = -87.33654
 		magic = 12582912

@@ -5,6 +5,7 @@ import (
 	"testing"
 )
 
+// expShift runs the vector kernel where the CPU has one (the length 4009 leaves a scalar tail).
 func TestExpShiftMatchesExpf(t *testing.T) {
 	v := make([]float32, 0, 4000)
 	for x := float32(-100); x < 3; x += 0.0257 {
@@ -16,14 +17,40 @@ func TestExpShiftMatchesExpf(t *testing.T) {
 	var want float64
 	for i, x := range v {
 		e := expf((x - 0.5) * 1.5)
-		if w[i] != e && !(math.IsNaN(float64(e)) && math.IsNaN(float64(w[i]))) {
+		if math.IsNaN(float64(e)) != math.IsNaN(float64(w[i])) || math.Abs(float64(w[i]-e)) > 3e-7*float64(e) {
 			t.Fatalf("x=%v: %v, want %v", x, w[i], e)
+		}
+		if exact := math.Exp(float64((x - 0.5) * 1.5)); (x-0.5)*1.5 > -87 && math.Abs(float64(w[i])-exact) > 3e-7*exact {
+			t.Fatalf("x=%v: %v, want %v", x, w[i], exact)
 		}
 		want += float64(e)
 	}
 	if !math.IsNaN(sum) || !math.IsNaN(want) {
 		t.Errorf("sum %v with a NaN input, want NaN", sum)
 	}
+}
+
+func TestExpShiftGoIsExpfInline(t *testing.T) {
+	v := make([]float32, 0, 4000)
+	for x := float32(-100); x < 3; x += 0.0257 {
+		v = append(v, x)
+	}
+	w := append([]float32(nil), v...)
+	expShiftGo(w, 0.5, 1.5)
+	for i, x := range v {
+		if e := expf((x - 0.5) * 1.5); w[i] != e {
+			t.Fatalf("x=%v: %v, want %v", x, w[i], e)
+		}
+	}
+}
+
+// The reference vectors must hold on the portable path too.
+func TestPortableExpPassesReferenceVectors(t *testing.T) {
+	vectorExp = false
+	defer func() { vectorExp = true }()
+	t.Run("NTXent", TestNTXentMatchesReference)
+	t.Run("InfoNCE", TestInfoNCEMatchesReference)
+	t.Run("SupCon", TestSupConMatchesReference)
 }
 
 func TestSoftmaxRowSkipsAndNeverMakesNaN(t *testing.T) {
