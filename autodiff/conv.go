@@ -83,8 +83,10 @@ var (
 	convChunkFloats = 1 << 18
 	// convWorkers selects the driver: true runs whole chunks (im2col, GEMM, scatter) on
 	// parallel.For workers, each GEMM on its own goroutine; false runs the chunks one after the
-	// other with the elementwise steps parallel and the GEMM's own threads.
-	convWorkers = true
+	// other with the elementwise steps parallel and the GEMM's own threads. Both BLAS backends
+	// thread every call over GOMAXPROCS, so workers mode oversubscribes the cores (OpenBLAS
+	// threads then spin against each other): phases is the default.
+	convWorkers = false
 )
 
 // convPlan is the work split of one convolution.

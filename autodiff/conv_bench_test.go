@@ -1,0 +1,184 @@
+package autodiff
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/contrastive-go/contrastive/blas"
+	"github.com/contrastive-go/contrastive/tensor"
+)
+
+// refLayers are the three convolutions of the reference model (DESIGN.md) at 512 inputs per step.
+var refLayers = []struct {
+	name        string
+	x, w        []int
+	stride, pad int
+	gradX       bool
+}{
+	{"conv1_1to32_s1", []int{512, 1, 28, 28}, []int{32, 1, 3, 3}, 1, 1, false},
+	{"conv2_32to64_s2", []int{512, 32, 28, 28}, []int{64, 32, 3, 3}, 2, 1, true},
+	{"conv3_64to128_s2", []int{512, 64, 14, 14}, []int{128, 64, 3, 3}, 2, 1, true},
+}
+
+// convDrivers are the driver settings compared by BenchmarkConvReferenceLayers; CONV_DRIVERS=all
+// adds the alternatives to the default.
+var convDrivers = func() []struct {
+	name    string
+	workers bool
+	chunk   int
+} {
+	ds := []struct {
+		name    string
+		workers bool
+		chunk   int
+	}{{"default", convWorkers, convChunkFloats}}
+	if os.Getenv("CONV_DRIVERS") == "all" {
+		for _, c := range []int{1 << 16, 1 << 18, 1 << 20, 1 << 22} {
+			ds = append(ds, struct {
+				name    string
+				workers bool
+				chunk   int
+			}{fmt.Sprintf("phases-%dk", c>>10), false, c}, struct {
+				name    string
+				workers bool
+				chunk   int
+			}{fmt.Sprintf("workers-%dk", c>>10), true, c})
+		}
+	}
+	return ds
+}()
+
+// cpuTime is the process's user+system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// reportCPU adds a "cpu-ms/op" metric, the CPU time the op used: on a shared, loaded machine it
+// is a steadier measure of the work done than the wall time (run with GOMAXPROCS=1 to exclude
+// the BLAS threads' spin-waiting).
+func reportCPU(b *testing.B, start time.Duration) {
+	b.ReportMetric(float64(cpuTime()-start)/1e6/float64(b.N), "cpu-ms/op")
+}
+
+func benchRand(shape ...int) *tensor.Tensor { return randT(rand.New(rand.NewPCG(1, 2)), shape...) }
+
+// runBackward seeds out.Grad with g and runs out's backward alone.
+func runBackward(out *Var, g *tensor.Tensor) {
+	out.Grad = g
+	out.backward()
+}
+
+// BenchmarkConvReferenceLayers times forward and forward+backward of each reference convolution
+// (the first one without dx, as in training). Sub-benchmark "driver" values compare the two
+// drivers; the default one is marked.
+func BenchmarkConvReferenceLayers(b *testing.B) {
+	b.Logf("gemm: %s", blas.Describe())
+	for _, l := range refLayers {
+		x, w := benchRand(l.x...), benchRand(l.w...)
+		for _, d := range convDrivers {
+			workers, chunk := d.workers, d.chunk
+			name := d.name
+			b.Run(fmt.Sprintf("%s/%s/fwd", l.name, name), func(b *testing.B) {
+				defer func(v bool, c int) { convWorkers, convChunkFloats = v, c }(convWorkers, convChunkFloats)
+				convWorkers, convChunkFloats = workers, chunk
+				tp := NewTape()
+				tp.NoGrad = true
+				b.ResetTimer()
+				start := cpuTime()
+				for i := 0; i < b.N; i++ {
+					Conv2d(tp.Constant(x), tp.Constant(w), nil, l.stride, l.pad)
+					tp.Reset()
+				}
+				reportCPU(b, start)
+			})
+			b.Run(fmt.Sprintf("%s/%s/fwd+bwd", l.name, name), func(b *testing.B) {
+				defer func(v bool, c int) { convWorkers, convChunkFloats = v, c }(convWorkers, convChunkFloats)
+				convWorkers, convChunkFloats = workers, chunk
+				tp := NewTape()
+				wp := Param(w)
+				var g *tensor.Tensor
+				b.ResetTimer()
+				start := cpuTime()
+				for i := 0; i < b.N; i++ {
+					xv := tp.Constant(x)
+					if l.gradX {
+						xv = tp.Variable(x)
+					}
+					out := Conv2d(xv, wp, nil, l.stride, l.pad)
+					if g == nil {
+						g = benchRand(out.Shape()...)
+					}
+					runBackward(out, g)
+					tp.Reset()
+				}
+				reportCPU(b, start)
+			})
+		}
+	}
+}
+
+// BenchmarkBatchNorm2d times training-mode forward+backward at the reference model's three
+// BatchNorm shapes.
+func BenchmarkBatchNorm2d(b *testing.B) {
+	for _, shape := range [][]int{{512, 32, 28, 28}, {512, 64, 14, 14}, {512, 128, 7, 7}} {
+		c := shape[1]
+		x, g := benchRand(shape...), benchRand(shape...)
+		gamma, beta := Param(benchRand(c)), Param(benchRand(c))
+		rm, rv := tensor.New(c), tensor.New(c)
+		rv.Fill(1)
+		b.Run(fmt.Sprintf("%v/fwd", shape), func(b *testing.B) {
+			tp := NewTape()
+			tp.NoGrad = true
+			start := cpuTime()
+			for i := 0; i < b.N; i++ {
+				BatchNorm(tp.Constant(x), gamma, beta, rm, rv, true, 0.1, 1e-5)
+				tp.Reset()
+			}
+			reportCPU(b, start)
+		})
+		b.Run(fmt.Sprintf("%v/fwd+bwd", shape), func(b *testing.B) {
+			tp := NewTape()
+			start := cpuTime()
+			for i := 0; i < b.N; i++ {
+				out := BatchNorm(tp.Variable(x), gamma, beta, rm, rv, true, 0.1, 1e-5)
+				runBackward(out, g)
+				tp.Reset()
+			}
+			reportCPU(b, start)
+		})
+	}
+}
+
+// BenchmarkReferenceEncoder times forward+backward of the reference encoder (conv-BN-ReLU ×3, then
+// global average pooling) on 512 inputs: the engine's share of one SimCLR step.
+func BenchmarkReferenceEncoder(b *testing.B) {
+	x := benchRand(512, 1, 28, 28)
+	var ws, gs, bs []*Var
+	var rms, rvs []*tensor.Tensor
+	for _, l := range refLayers {
+		ws = append(ws, Param(benchRand(l.w...)))
+		c := l.w[0]
+		gs, bs = append(gs, Param(benchRand(c))), append(bs, Param(benchRand(c)))
+		rms, rvs = append(rms, tensor.New(c)), append(rvs, tensor.New(c))
+	}
+	tp := NewTape()
+	b.ResetTimer()
+	start := cpuTime()
+	for i := 0; i < b.N; i++ {
+		h := tp.Constant(x)
+		for j, l := range refLayers {
+			h = ReLU(BatchNorm(Conv2d(h, ws[j], nil, l.stride, l.pad), gs[j], bs[j], rms[j], rvs[j], true, 0.1, 1e-5))
+		}
+		tp.Backward(MeanAll(GlobalAvgPool(h)))
+		tp.Reset()
+	}
+	reportCPU(b, start)
+}
