@@ -93,3 +93,25 @@ func BenchmarkExpShift(b *testing.B) {
 		expShift(v, 0.5, 2)
 	}
 }
+
+func TestSymmetrizeAddsTheTranspose(t *testing.T) {
+	for _, tc := range []struct{ m, ld int }{{1, 1}, {5, 7}, {64, 64}, {150, 170}, {200, 200}} {
+		g := make([]float32, tc.m*tc.ld)
+		for i := range g {
+			g[i] = float32(i%97) - 40
+		}
+		orig := append([]float32(nil), g...)
+		symmetrize(g, tc.m, tc.ld)
+		for a := 0; a < tc.m; a++ {
+			for b := 0; b < tc.ld; b++ {
+				want := orig[a*tc.ld+b]
+				if b < tc.m {
+					want += orig[b*tc.ld+a]
+				}
+				if g[a*tc.ld+b] != want {
+					t.Fatalf("m=%d ld=%d: g[%d,%d] = %v, want %v", tc.m, tc.ld, a, b, g[a*tc.ld+b], want)
+				}
+			}
+		}
+	}
+}

@@ -109,11 +109,12 @@ func NTXent(z *autodiff.Var, tau float32, opts ...NTXentOption) *autodiff.Var {
 	if out.RequiresGrad() {
 		out.SetBackward(func() {
 			// dL/ds_ab = G_ab/(2Nτ) with G = softmax − one-hot (stored in s); s_ab = u_a·u_b, so
-			// dL/du = c·(G·u + Gᵀ·u + G_bank·bank), c = g/(2Nτ).
+			// dL/du = c·((G + Gᵀ)·u + G_bank·bank), c = g/(2Nτ); G + Gᵀ is formed in place (one GEMM
+			// instead of two).
 			c := out.Grad.Data[0] * inv / float32(m)
 			gu := tp.Alloc(false, m, d).Data
+			symmetrize(s, m, w)
 			blas.Sgemm(false, false, m, d, m, c, s, w, u, d, 0, gu, d)
-			blas.Sgemm(true, false, m, d, m, c, s, w, u, d, 1, gu, d)
 			if k > 0 {
 				blas.Sgemm(false, false, m, d, k, c, s[m:], w, ub, d, 1, gu, d)
 			}
@@ -121,4 +122,38 @@ func NTXent(z *autodiff.Var, tau float32, opts ...NTXentOption) *autodiff.Var {
 		})
 	}
 	return out
+}
+
+// symmetrize replaces the leading [m, m] block of the row-stride-ld matrix g by g + gᵀ, in
+// 64×64 tiles, pairing tile row i with tile row nb−1−i so that the parallel tasks are equal.
+func symmetrize(g []float32, m, ld int) {
+	const bs = 64
+	nb := (m + bs - 1) / bs
+	tileRow := func(bi int) {
+		a0, a1 := bi*bs, min(bi*bs+bs, m)
+		for bj := bi; bj < nb; bj++ {
+			b0, b1 := bj*bs, min(bj*bs+bs, m)
+			for a := a0; a < a1; a++ {
+				ra := g[a*ld : a*ld+m]
+				start := b0
+				if bi == bj {
+					ra[a] *= 2
+					start = a + 1
+				}
+				for b := start; b < b1; b++ {
+					x := ra[b] + g[b*ld+a]
+					ra[b] = x
+					g[b*ld+a] = x
+				}
+			}
+		}
+	}
+	parallel.For((nb+1)/2, 1, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			tileRow(i)
+			if j := nb - 1 - i; j != i {
+				tileRow(j)
+			}
+		}
+	})
 }
