@@ -109,11 +109,11 @@ func SupCon(z *autodiff.Var, labels []int, tau, baseTau float32) *autodiff.Var {
 
 	if out.RequiresGrad() && valid > 0 {
 		out.SetBackward(func() {
-			// dL/ds_ab = c·G_ab with c = g·(τ/τ_base)/(valid·τ); dL/du = c·(G·u + Gᵀ·u).
+			// dL/ds_ab = c·G_ab with c = g·(τ/τ_base)/(valid·τ); dL/du = c·(G + Gᵀ)·u.
 			c := out.Grad.Data[0] * float32(scale) * inv / float32(valid)
 			gu := tp.Alloc(false, m, d).Data
+			symmetrize(s, m, m)
 			blas.Sgemm(false, false, m, d, m, c, s, m, u, d, 0, gu, d)
-			blas.Sgemm(true, false, m, d, m, c, s, m, u, d, 1, gu, d)
 			normalizeBackward(z.GradBuf(), gu, u, r, m, d)
 		})
 	}
