@@ -106,20 +106,37 @@ func gemm(kern *kernel, workers int, transA, transB bool, m, n, k int, alpha flo
 	wg.Wait()
 }
 
-// buffers holds one goroutine's packing space; pools keep them between calls.
+// buffers holds one goroutine's packing space; a pool keeps them between calls.
 type buffers struct {
 	a, b, tile []float32
 }
 
 var bufPool sync.Pool
 
-func getBuffers(kern *kernel) *buffers {
-	na, nb, nt := kern.mc*kern.kc, kern.kc*kern.nc, kern.mr*kern.nr
-	if v, ok := bufPool.Get().(*buffers); ok && len(v.a) >= na && len(v.b) >= nb && len(v.tile) >= nt {
-		return v
+// getBuffers returns packing space for an m×n×k product: no more than the kernel's cache blocks,
+// and no more than the product needs, so that small products do not allocate megabytes.
+func getBuffers(kern *kernel, m, n, k int) *buffers {
+	kb := min(kern.kc, k)
+	na := min(kern.mc, roundUp(m, kern.mr)) * kb
+	nb := min(kern.nc, roundUp(n, kern.nr)) * kb
+	nt := kern.mr * kern.nr
+	v, _ := bufPool.Get().(*buffers)
+	if v == nil {
+		v = new(buffers)
 	}
-	return &buffers{a: make([]float32, na), b: make([]float32, nb), tile: make([]float32, nt)}
+	if len(v.a) < na {
+		v.a = make([]float32, na)
+	}
+	if len(v.b) < nb {
+		v.b = make([]float32, nb)
+	}
+	if len(v.tile) < nt {
+		v.tile = make([]float32, nt)
+	}
+	return v
 }
+
+func roundUp(x, to int) int { return (x + to - 1) / to * to }
 
 // gemmSerial is the blocked, packed loop nest on the calling goroutine.
 func gemmSerial(kern *kernel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
@@ -127,7 +144,7 @@ func gemmSerial(kern *kernel, transA, transB bool, m, n, k int, alpha float32, a
 	if k == 0 || alpha == 0 {
 		return
 	}
-	buf := getBuffers(kern)
+	buf := getBuffers(kern, m, n, k)
 	defer bufPool.Put(buf)
 	mr, nr := kern.mr, kern.nr
 	tile := buf.tile[:mr*nr]

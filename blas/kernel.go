@@ -24,11 +24,10 @@ func kernel4x4(k int, a, b, c *float32, ldc int) {
 	as := unsafe.Slice(a, 4*k)
 	bs := unsafe.Slice(b, 4*k)
 	var c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33 float32
-	for p := 0; p < k; p++ {
-		av := as[4*p : 4*p+4 : 4*p+4]
-		bv := bs[4*p : 4*p+4 : 4*p+4]
-		a0, a1, a2, a3 := av[0], av[1], av[2], av[3]
-		b0, b1, b2, b3 := bv[0], bv[1], bv[2], bv[3]
+	for len(as) >= 4 && len(bs) >= 4 {
+		a0, a1, a2, a3 := as[0], as[1], as[2], as[3]
+		b0, b1, b2, b3 := bs[0], bs[1], bs[2], bs[3]
+		as, bs = as[4:], bs[4:]
 		c00 += a0 * b0
 		c01 += a0 * b1
 		c02 += a0 * b2

@@ -12,8 +12,8 @@ func cpuid(eaxIn, ecxIn uint32) (eax, ebx, ecx, edx uint32)
 func xgetbv() (eax, edx uint32)
 
 var (
-	avx2Kernel   = &kernel{name: "avx2+fma 6x16", mr: 6, nr: 16, kc: 256, mc: 144, nc: 2048, fn: kernelAVX2x6x16}
-	avx512Kernel = &kernel{name: "avx512 8x48", mr: 8, nr: 48, kc: 256, mc: 192, nc: 3072, fn: kernelAVX512x8x48}
+	avx2Kernel   = &kernel{name: "avx2+fma 6x16", mr: 6, nr: 16, kc: 192, mc: 96, nc: 1024, fn: kernelAVX2x6x16}
+	avx512Kernel = &kernel{name: "avx512 8x48", mr: 8, nr: 48, kc: 256, mc: 128, nc: 3072, fn: kernelAVX512x8x48}
 )
 
 // kernels lists the micro-kernels this CPU and operating system can run, fastest first.
