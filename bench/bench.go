@@ -1,0 +1,205 @@
+// Package bench measures the reference workloads that are compared with the PyTorch peer
+// (../shared/bench/torch_ref.py): one SimCLR training step of the reference model and float32
+// GEMM. Both `go test -bench` and `contrastive bench` use it.
+package bench
+
+import (
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/contrastive-go/contrastive/autodiff"
+	"github.com/contrastive-go/contrastive/blas"
+	"github.com/contrastive-go/contrastive/data"
+	"github.com/contrastive-go/contrastive/loss"
+	"github.com/contrastive-go/contrastive/models"
+	"github.com/contrastive-go/contrastive/optim"
+	"github.com/contrastive-go/contrastive/tensor"
+)
+
+// StepResult is one measurement of the reference SimCLR step.
+type StepResult struct {
+	Batch          int     `json:"batch"`
+	SecondsPerStep float64 `json:"seconds_per_step"`
+	ImagesPerSec   float64 `json:"images_per_s"`
+	Params         int     `json:"params"`
+	Data           string  `json:"data"`
+}
+
+// Step is a ready-to-run SimCLR training step of the reference model (DESIGN.md): forward of
+// 2×batch views, NT-Xent with τ = 0.5, backward, Adam with lr 1e-3, on four fixed pre-augmented
+// batches used in turn, as torch_ref.py does.
+type Step struct {
+	model   *models.Model
+	opt     optim.Optimizer
+	tape    *autodiff.Tape
+	batches []*tensor.Tensor
+	next    int
+	Batch   int
+	Data    string // where the images came from
+}
+
+// NewStep prepares the step: images from Fashion-MNIST when installed (else the embedded test
+// split, else random), each batch holding two cheaply augmented views (shift by up to 4 pixels,
+// horizontal flip, brightness), like torch_ref.py's views().
+func NewStep(batch int) (*Step, error) {
+	m, err := models.Build(models.Reference(), 0)
+	if err != nil {
+		return nil, err
+	}
+	s := &Step{model: m, opt: optim.NewAdam(m.Params(), optim.AdamConfig{LR: 1e-3}), tape: autodiff.NewTape(), Batch: batch}
+	imgs, src := images(4 * batch)
+	s.Data = src
+	rng := rand.New(rand.NewPCG(7, 7))
+	for i := 0; i < 4; i++ {
+		chunk := imgs[i*batch*784 : (i+1)*batch*784]
+		t := tensor.New(2*batch, 1, 28, 28)
+		views(rng, chunk, t.Data[:batch*784])
+		views(rng, chunk, t.Data[batch*784:])
+		s.batches = append(s.batches, t)
+	}
+	return s, nil
+}
+
+// Run performs one training step and returns its loss.
+func (s *Step) Run() float32 {
+	x := s.tape.Constant(s.batches[s.next%len(s.batches)])
+	s.next++
+	l := loss.NTXent(s.model.Forward(x), 0.5)
+	v := l.Item()
+	s.tape.Backward(l)
+	s.opt.Step()
+	s.opt.ZeroGrad()
+	s.tape.Reset()
+	return v
+}
+
+// Params is the model's parameter count.
+func (s *Step) Params() int { return s.model.NumParams() }
+
+// Measure runs warmup steps, then steps timed ones, and returns the median.
+func (s *Step) Measure(steps, warmup int) StepResult {
+	for i := 0; i < warmup; i++ {
+		s.Run()
+	}
+	times := make([]float64, steps)
+	for i := range times {
+		t := time.Now()
+		s.Run()
+		times[i] = time.Since(t).Seconds()
+	}
+	sort.Float64s(times)
+	med := times[len(times)/2]
+	if len(times)%2 == 0 {
+		med = (times[len(times)/2-1] + times[len(times)/2]) / 2
+	}
+	return StepResult{Batch: s.Batch, SecondsPerStep: med, ImagesPerSec: float64(s.Batch) / med, Params: s.Params(), Data: s.Data}
+}
+
+func images(n int) ([]float32, string) {
+	out := make([]float32, n*784)
+	for _, try := range []struct {
+		name string
+		open func() (data.Dataset, error)
+	}{
+		{"fashion-mnist train", func() (data.Dataset, error) { return data.OpenFashionMNIST("train", "") }},
+		{"fashion-mnist t10k (embedded)", data.EmbeddedFashionMNIST},
+	} {
+		ds, err := try.open()
+		if err != nil || ds.Len() < n {
+			continue
+		}
+		ok := true
+		for i := 0; i < n; i++ {
+			s, err := ds.Get(i)
+			if err != nil || len(s.Image.Pix) != 784 {
+				ok = false
+				break
+			}
+			copy(out[i*784:], s.Image.Pix)
+		}
+		if ok {
+			return out, try.name
+		}
+	}
+	rng := rand.New(rand.NewPCG(0, 0))
+	for i := range out {
+		out[i] = rng.Float32()
+	}
+	return out, "random"
+}
+
+// views writes one cheaply augmented view of each 28×28 image of src into dst.
+func views(rng *rand.Rand, src, dst []float32) {
+	for i := 0; i < len(src)/784; i++ {
+		dx, dy := rng.IntN(9)-4, rng.IntN(9)-4
+		flip := rng.IntN(2) == 1
+		scale := float32(0.6 + 0.8*rng.Float64())
+		img, out := src[i*784:(i+1)*784], dst[i*784:(i+1)*784]
+		for y := 0; y < 28; y++ {
+			for x := 0; x < 28; x++ {
+				sx := x
+				if flip {
+					sx = 27 - x
+				}
+				sy, sxx := y+dy, sx+dx
+				var v float32
+				if sy >= 0 && sy < 28 && sxx >= 0 && sxx < 28 {
+					v = img[sy*28+sxx]
+				}
+				out[y*28+x] = v * scale
+			}
+		}
+	}
+}
+
+// GEMMResult is one GEMM measurement.
+type GEMMResult struct {
+	Backend string  `json:"backend"`
+	M       int     `json:"m"`
+	K       int     `json:"k"`
+	N       int     `json:"n"`
+	GFLOPS  float64 `json:"gflops"`
+}
+
+// GEMM measures C = A·B with the current backend at m×k×n, median of reps runs after one warm-up.
+func GEMM(m, k, n, reps int) GEMMResult {
+	a, b, c := make([]float32, m*k), make([]float32, k*n), make([]float32, m*n)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range a {
+		a[i] = rng.Float32()
+	}
+	for i := range b {
+		b[i] = rng.Float32()
+	}
+	blas.Sgemm(false, false, m, n, k, 1, a, k, b, n, 0, c, n)
+	times := make([]float64, reps)
+	for i := range times {
+		t := time.Now()
+		blas.Sgemm(false, false, m, n, k, 1, a, k, b, n, 0, c, n)
+		times[i] = time.Since(t).Seconds()
+	}
+	sort.Float64s(times)
+	return GEMMResult{Backend: blas.Default().Name(), M: m, K: k, N: n, GFLOPS: 2 * float64(m) * float64(n) * float64(k) / times[len(times)/2] / 1e9}
+}
+
+// Load1 is the one-minute load average (0 where unknown).
+func Load1() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(f[0], 64)
+	return v
+}
+
+// Threads is GOMAXPROCS.
+func Threads() int { return runtime.GOMAXPROCS(0) }

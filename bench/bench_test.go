@@ -1,0 +1,39 @@
+package bench
+
+import (
+	"math"
+	"testing"
+)
+
+func TestStepLearns(t *testing.T) {
+	s, err := NewStep(32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Params() != 117664 {
+		t.Errorf("reference model has %d parameters, want 117,664", s.Params())
+	}
+	first := s.Run()
+	var last float32
+	for i := 0; i < 7; i++ {
+		last = s.Run()
+	}
+	if math.IsNaN(float64(last)) || first == last {
+		t.Errorf("loss %v then %v: the step must change it", first, last)
+	}
+}
+
+// BenchmarkSimCLRStep is the reference SimCLR training step at 256 images × 2 views; compare with
+// `../shared/bench/torch_ref.py step` on the same machine.
+func BenchmarkSimCLRStep(b *testing.B) {
+	s, err := NewStep(256)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s.Run()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		s.Run()
+	}
+	b.ReportMetric(float64(256*b.N)/b.Elapsed().Seconds(), "images/s")
+}
