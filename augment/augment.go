@@ -53,6 +53,13 @@ type Into interface {
 	ApplyInto(dst []float32, src data.Image, rng *rand.Rand) data.Image
 }
 
+// Func adapts a function to Transform. Like every Transform it must not modify its input; it may
+// return the input itself when it changes nothing.
+type Func func(img data.Image, rng *rand.Rand) data.Image
+
+// Apply implements Transform.
+func (f Func) Apply(img data.Image, rng *rand.Rand) data.Image { return f(img, rng) }
+
 // Scratch holds the reusable intermediate buffers of ApplyTo. Its zero value is ready to use; use
 // one per goroutine.
 type Scratch struct {

@@ -501,3 +501,25 @@ func hsvToRGB(h, s, v float32) (r, g, b float32) {
 		return v, p, q
 	}
 }
+
+func TestPipelineNeverModifiesItsInput(t *testing.T) {
+	identity := Func(func(img data.Image, _ *rand.Rand) data.Image { return img })
+	cases := map[string]*Pipeline{
+		"in-place only":              Compose(HorizontalFlip{P: 1}, Solarize{Threshold: 0, P: 1}),
+		"generic identity first":     Compose(identity, HorizontalFlip{P: 1}),
+		"resize then in-place":       Compose(Resize{Height: 5, Width: 5}, VerticalFlip{P: 1}),
+		"in-place, resize, in-place": Compose(HorizontalFlip{P: 1}, Resize{Height: 4, Width: 6}, Solarize{P: 1}),
+	}
+	for name, p := range cases {
+		img := ramp(2, 4, 6)
+		orig := bytesOf(img)
+		var s Scratch
+		out := ApplyTo(p, make([]float32, len(img.Pix)), img, rng(1), &s)
+		if !bytes.Equal(bytesOf(img), orig) {
+			t.Errorf("%s: input modified", name)
+		}
+		if bytes.Equal(bytesOf(out), orig) {
+			t.Errorf("%s: output equals input", name)
+		}
+	}
+}

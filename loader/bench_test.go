@@ -17,7 +17,7 @@ import (
 )
 
 // benchLoader runs epochs back to back, releasing every batch, and reports images/s (each image
-// yields len(views) views).
+// yields len(views) views) and the process's CPU time per image.
 func benchLoader(b *testing.B, ds data.Dataset, views []augment.Transform, opt Options) {
 	l, err := New(ds, views, opt)
 	if err != nil {
@@ -25,6 +25,7 @@ func benchLoader(b *testing.B, ds data.Dataset, views []augment.Transform, opt O
 	}
 	defer l.Close()
 	b.ReportAllocs()
+	cpu0 := cpuTime()
 	images := 0
 	e := 0
 	it := l.Epoch(e)
@@ -44,6 +45,10 @@ func benchLoader(b *testing.B, ds data.Dataset, views []augment.Transform, opt O
 	}
 	it.Close()
 	b.ReportMetric(float64(images)/b.Elapsed().Seconds(), "images/s")
+	// CPU time per image depends much less on what else the machine runs than images/s does.
+	if cpu := cpuTime() - cpu0; cpu > 0 {
+		b.ReportMetric(cpu.Seconds()*1e3/float64(images), "cpu-ms/image")
+	}
 }
 
 // BenchmarkLoaderSmallGray measures the reference model's input pipeline: Fashion-MNIST's
