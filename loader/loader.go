@@ -59,6 +59,8 @@ type Batch struct {
 	IDs        []string // IDs[i] is image i's data.Sample ID
 	Epoch      int
 	Step       int // the batch's position in its epoch
+
+	released bool
 }
 
 // Concat returns the [V·N, C, H, W] tensor of all views, view-major (no copy).
@@ -159,16 +161,21 @@ func (l *Loader) Order(e int) []int {
 	return order
 }
 
-// Release hands a batch back for reuse. The batch must not be used afterwards.
+// Release hands a batch back for reuse. The batch must not be used afterwards; releasing it
+// twice is harmless.
 func (l *Loader) Release(b *Batch) {
 	if b == nil {
 		return
 	}
 	l.mu.Lock()
+	defer l.mu.Unlock()
+	if b.released {
+		return
+	}
+	b.released = true
 	if len(l.free) < l.opt.Prefetch+l.opt.Workers+2 {
 		l.free = append(l.free, b)
 	}
-	l.mu.Unlock()
 }
 
 // getBatch returns a batch for n images, reused when possible.
@@ -180,6 +187,7 @@ func (l *Loader) getBatch(n int) *Batch {
 	if k := len(l.free); k > 0 {
 		b = l.free[k-1]
 		l.free = l.free[:k-1]
+		b.released = false
 	}
 	l.mu.Unlock()
 	if b == nil || cap(b.Data) < V*full*chw {

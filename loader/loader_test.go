@@ -290,3 +290,54 @@ func TestReleasedBatchesAreReused(t *testing.T) {
 		t.Logf("%v allocations per epoch of 4 batches", allocs)
 	}
 }
+
+func TestDoubleReleaseDoesNotShareBuffers(t *testing.T) {
+	ds := newSynth(64, 1, 28, 28)
+	l, _ := New(ds, smallGray(t), Options{BatchSize: 16, Workers: 1, Prefetch: 1})
+	defer l.Close()
+	it := l.Epoch(0)
+	defer it.Close()
+	a, _ := it.Next()
+	l.Release(a)
+	l.Release(a)
+	b, _ := it.Next()
+	c, _ := it.Next()
+	if &b.Data[0] == &c.Data[0] {
+		t.Errorf("two live batches share memory after a double Release")
+	}
+}
+
+func TestSCARFVectorsThroughTheLoader(t *testing.T) {
+	ds := newSynth(40, 1, 1, 12) // 40 rows of 12 features
+	sc, err := augment.NewSCARF(ds, 0.5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := New(ds, []augment.Transform{sc, sc}, Options{BatchSize: 8, Seed: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	for b, err := range l.All(0) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b.C != 1 || b.H != 1 || b.W != 12 {
+			t.Fatalf("vector batch shape %dx%dx%d", b.C, b.H, b.W)
+		}
+		for i, k := range b.Indices {
+			for v := 0; v < 2; v++ {
+				changed := 0
+				for j, x := range b.Views[v][i*12 : (i+1)*12] {
+					if x != ds.imgs[k].Pix[j] {
+						changed++
+					}
+				}
+				if changed > 6 {
+					t.Fatalf("row %d view %d: %d of 12 features changed, at most 6 may", k, v, changed)
+				}
+			}
+		}
+		l.Release(b)
+	}
+}
