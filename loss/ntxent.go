@@ -124,27 +124,37 @@ func NTXent(z *autodiff.Var, tau float32, opts ...NTXentOption) *autodiff.Var {
 	return out
 }
 
-// symmetrize replaces the leading [m, m] block of the row-stride-ld matrix g by g + gᵀ, in
-// 64×64 tiles, pairing tile row i with tile row nb−1−i so that the parallel tasks are equal.
+// symmetrize replaces the leading [m, m] block of the row-stride-ld matrix g by g + gᵀ. It works
+// on pairs of 32×32 tiles, copying the mirror tile into a local buffer so that no loop walks down
+// a column (rows 4 KiB apart alias in the L1 cache), and pairs tile row i with tile row nb−1−i
+// so that the parallel tasks are equal.
 func symmetrize(g []float32, m, ld int) {
-	const bs = 64
+	const bs = 32
 	nb := (m + bs - 1) / bs
 	tileRow := func(bi int) {
+		var t [bs * bs]float32
 		a0, a1 := bi*bs, min(bi*bs+bs, m)
-		for bj := bi; bj < nb; bj++ {
+		for a := a0; a < a1; a++ { // diagonal tile: in place
+			for b := a; b < a1; b++ {
+				x := g[a*ld+b] + g[b*ld+a]
+				g[a*ld+b], g[b*ld+a] = x, x
+			}
+		}
+		for bj := bi + 1; bj < nb; bj++ {
 			b0, b1 := bj*bs, min(bj*bs+bs, m)
+			for b := b0; b < b1; b++ { // mirror tile rows b0..b1, columns a0..a1
+				copy(t[(b-b0)*bs:], g[b*ld+a0:b*ld+a1])
+			}
 			for a := a0; a < a1; a++ {
-				ra := g[a*ld : a*ld+m]
-				start := b0
-				if bi == bj {
-					ra[a] *= 2
-					start = a + 1
+				ra := g[a*ld+b0 : a*ld+b1]
+				for j := range ra {
+					x := ra[j] + t[j*bs+a-a0]
+					ra[j] = x
+					t[j*bs+a-a0] = x
 				}
-				for b := start; b < b1; b++ {
-					x := ra[b] + g[b*ld+a]
-					ra[b] = x
-					g[b*ld+a] = x
-				}
+			}
+			for b := b0; b < b1; b++ {
+				copy(g[b*ld+a0:b*ld+a1], t[(b-b0)*bs:])
 			}
 		}
 	}
