@@ -154,7 +154,18 @@ func symmetricTaps(out, src []float32, stride int, w []float32, wc float32) {
 	for x := range out {
 		out[x] = wc * c[x]
 	}
-	for j := 0; j < r; j++ {
+	j := 0
+	for ; j+1 < r; j += 2 { // two pairs of taps per pass over out
+		a0 := src[j*stride : j*stride+n]
+		b0 := src[(2*r-j)*stride : (2*r-j)*stride+n]
+		a1 := src[(j+1)*stride : (j+1)*stride+n]
+		b1 := src[(2*r-j-1)*stride : (2*r-j-1)*stride+n]
+		w0, w1 := w[j], w[j+1]
+		for x := range out {
+			out[x] += w0*(a0[x]+b0[x]) + w1*(a1[x]+b1[x])
+		}
+	}
+	for ; j < r; j++ {
 		a := src[j*stride : j*stride+n]
 		b := src[(2*r-j)*stride : (2*r-j)*stride+n]
 		wj := w[j]
