@@ -29,9 +29,20 @@ import (
 // runningVar may be nil in training (track_running_stats=false) but are required in evaluation.
 // Training with m = 1 panics, as in PyTorch (the variance is undefined).
 func BatchNorm(x, gamma, beta *Var, runningMean, runningVar *tensor.Tensor, training bool, momentum, eps float32) *Var {
+	return batchNorm("BatchNorm", x, gamma, beta, runningMean, runningVar, training, momentum, eps, false)
+}
+
+// BatchNormReLU is ReLU(BatchNorm(x, ...)) in one op: the same values and gradients as the two ops
+// in sequence, without the intermediate tensor, its gradient buffer and the two extra passes over
+// memory. With y the output, the gradient reaching the normalisation is G·[y > 0].
+func BatchNormReLU(x, gamma, beta *Var, runningMean, runningVar *tensor.Tensor, training bool, momentum, eps float32) *Var {
+	return batchNorm("BatchNormReLU", x, gamma, beta, runningMean, runningVar, training, momentum, eps, true)
+}
+
+func batchNorm(op string, x, gamma, beta *Var, runningMean, runningVar *tensor.Tensor, training bool, momentum, eps float32, relu bool) *Var {
 	xs := x.Shape()
 	if len(xs) != 2 && len(xs) != 4 {
-		panic(fmt.Sprintf("autodiff.BatchNorm: x must be [N,C] or [N,C,H,W], got %v", xs))
+		panic(fmt.Sprintf("autodiff."+op+": x must be [N,C] or [N,C,H,W], got %v", xs))
 	}
 	n, c, hw := xs[0], xs[1], 1
 	if len(xs) == 4 {
@@ -42,20 +53,20 @@ func BatchNorm(x, gamma, beta *Var, runningMean, runningVar *tensor.Tensor, trai
 		t    *tensor.Tensor
 	}{{"gamma", varValue(gamma)}, {"beta", varValue(beta)}, {"runningMean", runningMean}, {"runningVar", runningVar}} {
 		if p.t != nil && (p.t.Dims() != 1 || p.t.Shape[0] != c) {
-			panic(fmt.Sprintf("autodiff.BatchNorm: %s %v must be [%d] for x %v", p.name, p.t.Shape, c, xs))
+			panic(fmt.Sprintf("autodiff."+op+": %s %v must be [%d] for x %v", p.name, p.t.Shape, c, xs))
 		}
 	}
 	if (runningMean == nil) != (runningVar == nil) {
-		panic(fmt.Sprintf("autodiff.BatchNorm: give both running statistics or neither (x %v)", xs))
+		panic(fmt.Sprintf("autodiff."+op+": give both running statistics or neither (x %v)", xs))
 	}
 	m := n * hw
 	if training && m <= 1 {
-		panic(fmt.Sprintf("autodiff.BatchNorm: training needs more than 1 value per channel, x is %v", xs))
+		panic(fmt.Sprintf("autodiff."+op+": training needs more than 1 value per channel, x is %v", xs))
 	}
 	if !training && runningMean == nil {
-		panic(fmt.Sprintf("autodiff.BatchNorm: evaluation mode needs the running statistics (x %v)", xs))
+		panic(fmt.Sprintf("autodiff."+op+": evaluation mode needs the running statistics (x %v)", xs))
 	}
-	out := Node("BatchNorm", false, xs, x, gamma, beta)
+	out := Node(op, false, xs, x, gamma, beta)
 	mean := out.tape.Alloc(false, c).Data
 	invstd := out.tape.Alloc(false, c).Data
 	xv, y := x.Data(), out.Data()
@@ -102,7 +113,11 @@ func BatchNorm(x, gamma, beta *Var, runningMean, runningVar *tensor.Tensor, trai
 				b = bv[ch]
 			}
 			for i := 0; i < n; i++ {
-				normalize(seg(y, i, ch), seg(xv, i, ch), a, mean[ch], b)
+				if relu {
+					normalizeReLU(seg(y, i, ch), seg(xv, i, ch), a, mean[ch], b)
+				} else {
+					normalize(seg(y, i, ch), seg(xv, i, ch), a, mean[ch], b)
+				}
 			}
 		}
 	})
@@ -127,7 +142,12 @@ func BatchNorm(x, gamma, beta *Var, runningMean, runningVar *tensor.Tensor, trai
 				// sg = Σ G, sgd = Σ G·(x − μ); then Σ G·x̂ = invstd·sgd.
 				var sg, sgd float64
 				for i := 0; i < n; i++ {
-					a, b := sumProdDev(seg(gy, i, ch), seg(xv, i, ch), mu)
+					var a, b float32
+					if relu {
+						a, b = sumProdDevMasked(seg(gy, i, ch), seg(xv, i, ch), seg(y, i, ch), mu)
+					} else {
+						a, b = sumProdDev(seg(gy, i, ch), seg(xv, i, ch), mu)
+					}
 					sg += float64(a)
 					sgd += float64(b)
 				}
@@ -153,7 +173,11 @@ func BatchNorm(x, gamma, beta *Var, runningMean, runningVar *tensor.Tensor, trai
 					k = -a * sg / float64(m)
 				}
 				for i := 0; i < n; i++ {
-					bnGradX(seg(gx, i, ch), seg(gy, i, ch), seg(xv, i, ch), float32(a), float32(b), float32(k), mu)
+					if relu {
+						bnGradXMasked(seg(gx, i, ch), seg(gy, i, ch), seg(xv, i, ch), seg(y, i, ch), float32(a), float32(b), float32(k), mu)
+					} else {
+						bnGradX(seg(gx, i, ch), seg(gy, i, ch), seg(xv, i, ch), float32(a), float32(b), float32(k), mu)
+					}
 				}
 			}
 		})
@@ -218,5 +242,50 @@ func bnGradX(dx, g, x []float32, a, b, k, mu float32) {
 	g, x = g[:len(dx)], x[:len(dx)]
 	for i := range dx {
 		dx[i] += a*g[i] + b*(x[i]-mu) + k
+	}
+}
+
+// normalizeReLU sets y = max(0, a·(x − mu) + b).
+func normalizeReLU(y, x []float32, a, mu, b float32) {
+	x = x[:len(y)]
+	for i := range y {
+		v := a*(x[i]-mu) + b
+		y[i] = max(v, 0)
+	}
+}
+
+// masked returns g where the ReLU output y is positive, else 0 (y is 0 or positive).
+func masked(g, y float32) float32 {
+	if y > 0 {
+		return g
+	}
+	return 0
+}
+
+// sumProdDevMasked is sumProdDev of g·[y > 0].
+func sumProdDevMasked(g, x, y []float32, mu float32) (float32, float32) {
+	x, y = x[:len(g)], y[:len(g)]
+	var a0, a1, b0, b1 float32
+	i := 0
+	for ; i+2 <= len(g); i += 2 {
+		g0, g1 := masked(g[i], y[i]), masked(g[i+1], y[i+1])
+		a0 += g0
+		a1 += g1
+		b0 += g0 * (x[i] - mu)
+		b1 += g1 * (x[i+1] - mu)
+	}
+	for ; i < len(g); i++ {
+		g0 := masked(g[i], y[i])
+		a0 += g0
+		b0 += g0 * (x[i] - mu)
+	}
+	return a0 + a1, b0 + b1
+}
+
+// bnGradXMasked accumulates dx += a·g·[y > 0] + b·(x − mu) + k.
+func bnGradXMasked(dx, g, x, y []float32, a, b, k, mu float32) {
+	g, x, y = g[:len(dx)], x[:len(dx)], y[:len(dx)]
+	for i := range dx {
+		dx[i] += a*masked(g[i], y[i]) + b*(x[i]-mu) + k
 	}
 }

@@ -184,12 +184,22 @@ func newBatchNorm(c, rank int, affine bool) *BatchNorm {
 }
 
 // Forward normalises x; in training mode it also updates the running statistics.
-func (b *BatchNorm) Forward(x *autodiff.Var) *autodiff.Var {
+func (b *BatchNorm) Forward(x *autodiff.Var) *autodiff.Var { return b.forward(x, false) }
+
+// ForwardReLU is ReLU(Forward(x)) as one fused op (Sequential uses it for a BatchNorm followed by
+// a ReLU).
+func (b *BatchNorm) ForwardReLU(x *autodiff.Var) *autodiff.Var { return b.forward(x, true) }
+
+func (b *BatchNorm) forward(x *autodiff.Var, relu bool) *autodiff.Var {
 	if s := x.Shape(); len(s) != b.Rank || s[1] != b.C {
 		kind := map[int]string{2: "BatchNorm1d: x must be [N,%d]", 4: "BatchNorm2d: x must be [N,%d,H,W]"}[b.Rank]
 		panic(fmt.Sprintf("nn."+kind+", got %v", b.C, s))
 	}
-	y := autodiff.BatchNorm(x, b.Weight, b.Bias, b.Mean.Value, b.Var.Value, b.Training, b.Momentum, b.Eps)
+	op := autodiff.BatchNorm
+	if relu {
+		op = autodiff.BatchNormReLU
+	}
+	y := op(x, b.Weight, b.Bias, b.Mean.Value, b.Var.Value, b.Training, b.Momentum, b.Eps)
 	if b.Training {
 		b.Tracked.Value.Data[0]++
 	}
