@@ -181,6 +181,36 @@ func TestSgemmMatchesFloat64Reference(t *testing.T) {
 	}
 }
 
+// TestSgemmConcurrentCalls runs products from several goroutines at once on every backend, as
+// the engine does when it parallelises over a batch.
+func TestSgemmConcurrentCalls(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	probs := make([]*problem, 6)
+	wants := make([][2][]float64, len(probs))
+	for i := range probs {
+		probs[i] = newProblem(rng, i%2 == 0, i%3 == 0, 70+i, 90-i, 150, 1, 1, 0)
+		w, s := probs[i].reference()
+		wants[i] = [2][]float64{w, s}
+	}
+	for _, f := range impls(t) {
+		errs := make(chan error, len(probs))
+		for i, p := range probs {
+			go func() {
+				if err := p.verify(p.run(f), wants[i][0], wants[i][1]); err != nil {
+					errs <- fmt.Errorf("problem %d: %w", i, err)
+					return
+				}
+				errs <- nil
+			}()
+		}
+		for range probs {
+			if err := <-errs; err != nil {
+				t.Errorf("%s: %v", f.name, err)
+			}
+		}
+	}
+}
+
 // TestVerifyCatchesWrongResults shows the checker fails on a result that is slightly wrong, so a
 // passing TestSgemmMatchesFloat64Reference means something.
 func TestVerifyCatchesWrongResults(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -36,10 +37,12 @@ const (
 
 // openBLAS is the backend that calls cblas_sgemm in a libopenblas loaded at run time.
 type openBLAS struct {
-	path    string // the name that loaded, with symlinks resolved when it is a path
+	path    string // the file that was loaded
 	config  string // openblas_get_config(), or "" when the library lacks it
 	core    string // openblas_get_corename(), or ""
 	threads int    // openblas_get_num_threads(), or 0 when unknown
+
+	setThreads func(int32) // openblas_set_num_threads, or nil
 
 	sgemm func(order, transA, transB, m, n, k int32, alpha float32, a []float32, lda int32,
 		b []float32, ldb int32, beta float32, c []float32, ldc int32)
@@ -85,17 +88,11 @@ func loadOpenBLASFrom(names []string) (*openBLAS, error) {
 		purego.Dlclose(h)
 		return nil, fmt.Errorf("openblas: %s has no cblas_sgemm: %w", name, err)
 	}
-	ob := &openBLAS{path: name}
-	if filepath.IsAbs(name) {
-		if p, err := filepath.EvalSymlinks(name); err == nil {
-			ob.path = p
-		}
-	}
+	ob := &openBLAS{path: loadedPath(name)}
 	purego.RegisterFunc(&ob.sgemm, sym)
 	if sym, err := purego.Dlsym(h, "openblas_set_num_threads"); err == nil {
-		var set func(int32)
-		purego.RegisterFunc(&set, sym)
-		set(int32(runtime.GOMAXPROCS(0)))
+		purego.RegisterFunc(&ob.setThreads, sym)
+		ob.setThreads(int32(runtime.GOMAXPROCS(0)))
 	}
 	if sym, err := purego.Dlsym(h, "openblas_get_num_threads"); err == nil {
 		var get func() int32
@@ -113,6 +110,24 @@ func loadOpenBLASFrom(names []string) (*openBLAS, error) {
 		ob.core = strings.TrimSpace(get())
 	}
 	return ob, nil
+}
+
+// loadedPath returns the file the dynamic loader mapped for name: found in /proc/self/maps on
+// Linux, by resolving symlinks elsewhere, or name itself when neither works.
+func loadedPath(name string) string {
+	if maps, err := os.ReadFile("/proc/self/maps"); err == nil {
+		for _, line := range strings.Split(string(maps), "\n") {
+			if i := strings.Index(line, "/"); i >= 0 && strings.Contains(line[i:], "libopenblas") {
+				return line[i:]
+			}
+		}
+	}
+	if filepath.IsAbs(name) {
+		if p, err := filepath.EvalSymlinks(name); err == nil {
+			return p
+		}
+	}
+	return name
 }
 
 // Name returns "openblas".
