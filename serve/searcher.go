@@ -1,0 +1,104 @@
+package serve
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+
+	"github.com/contrastive-go/contrastive/index"
+)
+
+// searcher gathers concurrent searches into one index.Search call: scoring 64 queries costs one
+// pass over the index's memory instead of 64, so under load the throughput grows with the
+// number of waiting requests while a lone request runs at once, unbatched.
+type searcher struct {
+	idx      *index.Index
+	maxBatch int
+	reqs     chan *searchJob
+	stop     chan struct{}
+	done     chan struct{}
+	once     sync.Once
+
+	batches, queries atomic.Uint64
+}
+
+type searchJob struct {
+	q    []float32
+	k    int
+	hits []index.Hit
+	err  error
+	done chan struct{}
+}
+
+func newSearcher(idx *index.Index, maxBatch int) *searcher {
+	s := &searcher{idx: idx, maxBatch: maxBatch, reqs: make(chan *searchJob), stop: make(chan struct{}), done: make(chan struct{})}
+	go s.loop()
+	return s
+}
+
+// search returns the k best rows for q (of the index's dimension).
+func (s *searcher) search(ctx context.Context, q []float32, k int) ([]index.Hit, error) {
+	j := &searchJob{q: q, k: k, done: make(chan struct{})}
+	select {
+	case s.reqs <- j:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-s.stop:
+		return nil, errClosed
+	}
+	<-j.done
+	return j.hits, j.err
+}
+
+func (s *searcher) close() {
+	s.once.Do(func() { close(s.stop) })
+	<-s.done
+}
+
+func (s *searcher) loop() {
+	defer close(s.done)
+	for {
+		var first *searchJob
+		select {
+		case first = <-s.reqs:
+		case <-s.stop:
+			return
+		}
+		jobs := []*searchJob{first}
+	gather:
+		for len(jobs) < s.maxBatch {
+			select {
+			case j := <-s.reqs:
+				jobs = append(jobs, j)
+			default:
+				break gather
+			}
+		}
+		s.run(jobs)
+	}
+}
+
+func (s *searcher) run(jobs []*searchJob) {
+	defer func() {
+		for _, j := range jobs {
+			close(j.done)
+		}
+	}()
+	d := s.idx.Dim()
+	q := make([]float32, 0, len(jobs)*d)
+	k := 0
+	for _, j := range jobs {
+		q = append(q, j.q...)
+		k = max(k, j.k)
+	}
+	hits, err := s.idx.Search(q, k)
+	for i, j := range jobs {
+		if err != nil {
+			j.err = err
+			continue
+		}
+		j.hits = hits[i][:min(j.k, len(hits[i]))]
+	}
+	s.batches.Add(1)
+	s.queries.Add(uint64(len(jobs)))
+}
