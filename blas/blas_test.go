@@ -23,6 +23,7 @@ func impls(t testing.TB) []impl {
 	} else {
 		t.Logf("skipping the openblas backend: %v", err)
 	}
+	out = append(out, impl{"go", goBackend{}.Sgemm}) // the micro-kernel kernelFor picks per shape
 	for _, kern := range kernels() {
 		for _, workers := range []int{1, 2, 3} {
 			kern, workers := kern, workers

@@ -24,21 +24,56 @@ func packA(dst []float32, mr int, trans bool, alpha float32, a []float32, lda, i
 			}
 			continue
 		}
-		// op(A)[i][p] = a[i*lda+p]: each row i is read once and scattered with stride mr.
+		// op(A)[i][p] = a[i*lda+p]: read the panel's rows side by side, write contiguously.
+		off := (i0+r)*lda + p0
+		if rows == mr && packRows(panel, mr, alpha, a[off:], lda, kb) {
+			continue
+		}
 		for i := 0; i < rows; i++ {
-			src := a[(i0+r+i)*lda+p0 : (i0+r+i)*lda+p0+kb]
+			src := a[off+i*lda : off+i*lda+kb]
 			d := panel[i:]
-			if alpha == 1 {
-				for p, v := range src {
-					d[p*mr] = v
-				}
-				continue
-			}
 			for p, v := range src {
 				d[p*mr] = alpha * v
 			}
 		}
 	}
+}
+
+// packRows interleaves mr rows of length kb, starting at a[0] with stride lda, into dst
+// (dst[p*mr+i] = alpha·row i[p]) and reports whether it handled this mr. Reading all rows at the
+// same column and writing each step's mr values together is several times faster than scattering
+// one row at a time with stride mr.
+func packRows(dst []float32, mr int, alpha float32, a []float32, lda, kb int) bool {
+	switch mr {
+	case 8:
+		r0, r1, r2, r3 := a[:kb], a[lda:lda+kb], a[2*lda:2*lda+kb], a[3*lda:3*lda+kb]
+		r4, r5, r6, r7 := a[4*lda:4*lda+kb], a[5*lda:5*lda+kb], a[6*lda:6*lda+kb], a[7*lda:7*lda+kb]
+		dst = dst[:8*kb]
+		for p := range r0 {
+			d := dst[8*p : 8*p+8 : 8*p+8]
+			d[0], d[1], d[2], d[3] = alpha*r0[p], alpha*r1[p], alpha*r2[p], alpha*r3[p]
+			d[4], d[5], d[6], d[7] = alpha*r4[p], alpha*r5[p], alpha*r6[p], alpha*r7[p]
+		}
+	case 6:
+		r0, r1, r2, r3 := a[:kb], a[lda:lda+kb], a[2*lda:2*lda+kb], a[3*lda:3*lda+kb]
+		r4, r5 := a[4*lda:4*lda+kb], a[5*lda:5*lda+kb]
+		dst = dst[:6*kb]
+		for p := range r0 {
+			d := dst[6*p : 6*p+6 : 6*p+6]
+			d[0], d[1], d[2], d[3] = alpha*r0[p], alpha*r1[p], alpha*r2[p], alpha*r3[p]
+			d[4], d[5] = alpha*r4[p], alpha*r5[p]
+		}
+	case 4:
+		r0, r1, r2, r3 := a[:kb], a[lda:lda+kb], a[2*lda:2*lda+kb], a[3*lda:3*lda+kb]
+		dst = dst[:4*kb]
+		for p := range r0 {
+			d := dst[4*p : 4*p+4 : 4*p+4]
+			d[0], d[1], d[2], d[3] = alpha*r0[p], alpha*r1[p], alpha*r2[p], alpha*r3[p]
+		}
+	default:
+		return false
+	}
+	return true
 }
 
 // packBPanel copies the kb×cols block op(B)[p0:p0+kb, j0:j0+cols] into the nr-column panel dst
