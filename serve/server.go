@@ -12,7 +12,8 @@
 // Every error is a 4xx or 5xx with a JSON body {"error": "..."}. Client input is bounded: the
 // body size (Options.MaxBodyBytes), the images per request, an image's pixels before it is
 // decoded (a guard against decompression bombs), k, and the number of requests worked on at once
-// (further requests wait, up to Options.QueueTimeout, then get 503). Concurrent embeds share
+// (reading bodies and decoding images: further requests wait, up to Options.QueueTimeout, then
+// get 503; and the requests in progress, Options.MaxQueued). Concurrent embeds share
 // forward passes (Embedder) and concurrent searches share passes over the index.
 package serve
 
@@ -38,8 +39,9 @@ type Options struct {
 	MaxImages      int           // images in one embed request (default 32)
 	MaxK           int           // largest k (default 1000)
 	DefaultK       int           // k when the request gives none (default 10)
-	MaxConcurrent  int           // requests worked on at once (default 2·GOMAXPROCS)
-	QueueTimeout   time.Duration // how long a request waits for a slot before a 503 (default 10 s)
+	MaxConcurrent  int           // requests reading bodies and decoding images at once (default 2·GOMAXPROCS)
+	QueueTimeout   time.Duration // how long a request waits for such a slot before a 503 (default 10 s)
+	MaxQueued      int           // embed and search requests in progress, waiting included (default 1024); more get 503
 	MaxSearchBatch int           // searches gathered into one pass over the index (default 64)
 	// Logger receives errors the server answers with 5xx; nil discards them.
 	Logger *log.Logger
@@ -61,6 +63,9 @@ func (o *Options) defaults() {
 	if o.MaxConcurrent <= 0 {
 		o.MaxConcurrent = 2 * runtime.GOMAXPROCS(0)
 	}
+	if o.MaxQueued <= 0 {
+		o.MaxQueued = 1024
+	}
 	if o.QueueTimeout <= 0 {
 		o.QueueTimeout = 10 * time.Second
 	}
@@ -78,7 +83,8 @@ type Server struct {
 	idx      *index.Index
 	emb      *Embedder // nil: no model, search by vector only
 	searcher *searcher
-	sem      chan struct{}
+	sem      chan struct{} // work slots: reading bodies, decoding images
+	admit    chan struct{} // requests in progress
 	metrics  *metrics
 	mux      *http.ServeMux
 }
@@ -94,7 +100,7 @@ func New(idx *index.Index, emb *Embedder, opt Options) (*Server, error) {
 		opt.MaxImages = emb.opt.MaxBatch
 	}
 	s := &Server{opt: opt, idx: idx, emb: emb, searcher: newSearcher(idx, opt.MaxSearchBatch),
-		sem: make(chan struct{}, opt.MaxConcurrent), metrics: newMetrics(), mux: http.NewServeMux()}
+		sem: make(chan struct{}, opt.MaxConcurrent), admit: make(chan struct{}, opt.MaxQueued), metrics: newMetrics(), mux: http.NewServeMux()}
 	s.mux.HandleFunc("/v1/embed", s.limited(http.MethodPost, s.handleEmbed))
 	s.mux.HandleFunc("/v1/search", s.limited(http.MethodPost, s.handleSearch))
 	s.mux.HandleFunc("/healthz", s.method(http.MethodGet, s.handleHealth))
@@ -132,23 +138,36 @@ func (s *Server) method(m string, h handlerFunc) http.HandlerFunc {
 	}).serve
 }
 
-// limited checks the method, waits for a concurrency slot and limits the body size.
+// limited checks the method, admits the request if fewer than MaxQueued are being served, and
+// limits the body size. The heavy part of a handler (reading the body, decoding images) runs in
+// s.work, under the tighter MaxConcurrent bound.
 func (s *Server) limited(m string, h handlerFunc) http.HandlerFunc {
 	return s.method(m, func(w http.ResponseWriter, r *http.Request) error {
-		t := time.NewTimer(s.opt.QueueTimeout)
-		defer t.Stop()
 		select {
-		case s.sem <- struct{}{}:
-			defer func() { <-s.sem }()
-		case <-t.C:
+		case s.admit <- struct{}{}:
+			defer func() { <-s.admit }()
+		default:
 			w.Header().Set("Retry-After", "1")
-			return errorf(http.StatusServiceUnavailable, "the server is busy: no request slot within %s", s.opt.QueueTimeout)
-		case <-r.Context().Done():
-			return errorf(http.StatusServiceUnavailable, "the request was cancelled while waiting: %v", r.Context().Err())
+			return errorf(http.StatusServiceUnavailable, "the server is busy: %d requests in progress", s.opt.MaxQueued)
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, s.opt.MaxBodyBytes)
 		return h(w, r)
 	})
+}
+
+// work runs f holding one of the MaxConcurrent work slots, waiting up to QueueTimeout for one.
+func (s *Server) work(r *http.Request, f func() error) error {
+	t := time.NewTimer(s.opt.QueueTimeout)
+	defer t.Stop()
+	select {
+	case s.sem <- struct{}{}:
+		defer func() { <-s.sem }()
+	case <-t.C:
+		return errorf(http.StatusServiceUnavailable, "the server is busy: no work slot within %s", s.opt.QueueTimeout)
+	case <-r.Context().Done():
+		return errorf(http.StatusServiceUnavailable, "the request was cancelled while waiting: %v", r.Context().Err())
+	}
+	return f()
 }
 
 // statusWriter remembers the status written, for the metrics.
@@ -272,11 +291,15 @@ func (s *Server) handleEmbed(w http.ResponseWriter, r *http.Request) error {
 	if kind == "json" {
 		return errorf(http.StatusUnsupportedMediaType, "/v1/embed takes images: a raw image body or multipart/form-data")
 	}
-	parts, _, err := readImages(kind, boundary, r.Body, s.opt.MaxImages)
-	if err != nil {
+	var parts []part
+	var imgs []data.Image
+	err = s.work(r, func() (err error) {
+		if parts, _, err = readImages(kind, boundary, r.Body, s.opt.MaxImages); err != nil {
+			return err
+		}
+		imgs, err = s.prepareImages(parts)
 		return err
-	}
-	imgs, err := s.prepareImages(parts)
+	})
 	if err != nil {
 		return err
 	}
@@ -329,16 +352,22 @@ type searchResponse struct {
 
 func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) error {
 	start := time.Now()
-	in, err := parseSearch(r.Header.Get("Content-Type"), r.URL.Query(), r.Body, s.idx.Dim(), s.opt.DefaultK, s.opt.MaxK)
+	var in searchInput
+	var imgs []data.Image
+	err := s.work(r, func() (err error) {
+		in, err = parseSearch(r.Header.Get("Content-Type"), r.URL.Query(), r.Body, s.idx.Dim(), s.opt.DefaultK, s.opt.MaxK)
+		if err != nil || in.image == nil {
+			return err
+		}
+		imgs, err = s.prepareImages([]part{*in.image})
+		in.image = nil
+		return err
+	})
 	if err != nil {
 		return err
 	}
 	q := in.vector
-	if in.image != nil {
-		imgs, err := s.prepareImages([]part{*in.image})
-		if err != nil {
-			return err
-		}
+	if imgs != nil {
 		if q, err = s.emb.Embed(r.Context(), imgs); err != nil {
 			return s.internal(r, err)
 		}
