@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -108,4 +109,19 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "  plot: %s\n", p)
 	}
 	return nil
+}
+
+// demoPlots draws the loss curve and the embedding map into the model directory, as
+// 'contrastive plot --model DIR' does, and returns the files written.
+func demoPlots(dir string, log io.Writer) []string {
+	var buf bytes.Buffer
+	if err := runPlot([]string{"--model", dir, "--max-points", "3000", "--json"}, &buf, io.Discard); err != nil {
+		fmt.Fprintf(log, "plots skipped: %v\n", err)
+		return nil
+	}
+	var pr struct {
+		Files []string `json:"files"`
+	}
+	json.Unmarshal(buf.Bytes(), &pr)
+	return pr.Files
 }
