@@ -86,7 +86,7 @@ type Server struct {
 	sem      chan struct{} // work slots: reading bodies, decoding images
 	admit    chan struct{} // requests in progress
 	metrics  *metrics
-	mux      *http.ServeMux
+	routes   map[string]http.HandlerFunc // exact paths: no redirects, every answer JSON
 }
 
 // New returns a server answering from idx, embedding images with emb (nil serves search by
@@ -100,14 +100,13 @@ func New(idx *index.Index, emb *Embedder, opt Options) (*Server, error) {
 		opt.MaxImages = emb.opt.MaxBatch
 	}
 	s := &Server{opt: opt, idx: idx, emb: emb, searcher: newSearcher(idx, opt.MaxSearchBatch),
-		sem: make(chan struct{}, opt.MaxConcurrent), admit: make(chan struct{}, opt.MaxQueued), metrics: newMetrics(), mux: http.NewServeMux()}
-	s.mux.HandleFunc("/v1/embed", s.limited(http.MethodPost, s.handleEmbed))
-	s.mux.HandleFunc("/v1/search", s.limited(http.MethodPost, s.handleSearch))
-	s.mux.HandleFunc("/healthz", s.method(http.MethodGet, s.handleHealth))
-	s.mux.HandleFunc("/metrics", s.method(http.MethodGet, s.handleMetrics))
-	s.mux.HandleFunc("/", handlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		return errorf(http.StatusNotFound, "no endpoint %s (try POST /v1/search, POST /v1/embed, GET /healthz, GET /metrics)", truncate(r.URL.Path, 100))
-	}).serve)
+		sem: make(chan struct{}, opt.MaxConcurrent), admit: make(chan struct{}, opt.MaxQueued), metrics: newMetrics()}
+	s.routes = map[string]http.HandlerFunc{
+		"/v1/embed":  s.limited(http.MethodPost, s.handleEmbed),
+		"/v1/search": s.limited(http.MethodPost, s.handleSearch),
+		"/healthz":   s.method(http.MethodGet, s.handleHealth),
+		"/metrics":   s.method(http.MethodGet, s.handleMetrics),
+	}
 	return s, nil
 }
 
@@ -211,7 +210,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		s.metrics.observe(r.URL.Path, sw.status, time.Since(start))
 	}()
-	s.mux.ServeHTTP(sw, r)
+	h, ok := s.routes[r.URL.Path]
+	if !ok {
+		h = handlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+			return errorf(http.StatusNotFound, "no endpoint %s (try POST /v1/search, POST /v1/embed, GET /healthz, GET /metrics)", truncate(r.URL.Path, 100))
+		}).serve
+	}
+	h(sw, r)
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
