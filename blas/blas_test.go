@@ -234,35 +234,41 @@ func TestVerifyCatchesWrongResults(t *testing.T) {
 	}
 }
 
-func TestMicroKernelsMatchPortableKernel(t *testing.T) {
+func TestMicroKernelsMatchFloat64(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	for _, kern := range kernels() {
 		for _, k := range []int{1, 2, 3, 4, 5, 8, 17, 256} {
-			a := make([]float32, kern.mr*k)
-			b := make([]float32, kern.nr*k)
-			for i := range a {
-				a[i] = rng.Float32()*2 - 1
-			}
-			for i := range b {
-				b[i] = rng.Float32()*2 - 1
-			}
-			ldc := kern.nr + 3
-			c := make([]float32, kern.mr*ldc)
-			for i := range c {
-				c[i] = float32(i % 7)
-			}
-			orig := append([]float32(nil), c...)
-			kern.fn(k, &a[0], &b[0], &c[0], ldc)
-			for i := 0; i < kern.mr; i++ {
-				for j := 0; j < ldc; j++ {
-					want := float64(orig[i*ldc+j])
-					if j < kern.nr {
-						for p := 0; p < k; p++ {
-							want += float64(a[p*kern.mr+i]) * float64(b[p*kern.nr+j])
+			for _, load := range []bool{true, false} {
+				ldb := kern.nr + k%3 // a packed panel, or B read in place with a longer stride
+				a := make([]float32, kern.mr*k)
+				b := make([]float32, ldb*k)
+				for i := range a {
+					a[i] = rng.Float32()*2 - 1
+				}
+				for i := range b {
+					b[i] = rng.Float32()*2 - 1
+				}
+				ldc := kern.nr + 3
+				c := make([]float32, kern.mr*ldc)
+				for i := range c {
+					c[i] = float32(i % 7)
+				}
+				orig := append([]float32(nil), c...)
+				kern.fn(k, &a[0], &b[0], ldb, &c[0], ldc, load)
+				for i := 0; i < kern.mr; i++ {
+					for j := 0; j < ldc; j++ {
+						want := float64(orig[i*ldc+j])
+						if j < kern.nr {
+							if !load {
+								want = 0
+							}
+							for p := 0; p < k; p++ {
+								want += float64(a[p*kern.mr+i]) * float64(b[p*ldb+j])
+							}
 						}
-					}
-					if d := math.Abs(float64(c[i*ldc+j]) - want); d > float64(k+8)*0x1p-23*(float64(k)+8) {
-						t.Fatalf("%s k=%d: C[%d][%d] = %v, want %v", kern.name, k, i, j, c[i*ldc+j], want)
+						if d := math.Abs(float64(c[i*ldc+j]) - want); d > float64(k+8)*0x1p-23*(float64(k)+8) {
+							t.Fatalf("%s k=%d ldb=%d load=%v: C[%d][%d] = %v, want %v", kern.name, k, ldb, load, i, j, c[i*ldc+j], want)
+						}
 					}
 				}
 			}

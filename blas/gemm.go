@@ -56,7 +56,7 @@ var ratedKernels = sync.OnceValue(func() []rated {
 			p := bufs[i]
 			t0 := time.Now()
 			for j := 0; j < calls; j++ {
-				kern.fn(k, &p.a[0], &p.b[0], &p.c[0], kern.nr)
+				kern.fn(k, &p.a[0], &p.b[0], kern.nr, &p.c[0], kern.nr, true)
 			}
 			if d := max(time.Since(t0), time.Nanosecond); r == 0 || d < best[i] {
 				best[i] = d
@@ -145,6 +145,9 @@ func gemm(kern *kernel, workers int, transA, transB bool, m, n, k int, alpha flo
 				j := s * nr
 				packBPanel(bp[j*kb:(j+nr)*kb], nr, transB, b, ldb, pc, jc+j, kb, min(nr, nb-j))
 			})
+			// The first k block overwrites C when beta is 0; otherwise C is scaled by beta first
+			// (unless beta is 1) and every k block adds to it.
+			load := pc > 0 || beta != 0
 			runTasks(workers, mBlocks*nChunks, func(w, t int) {
 				ws := scratch[w]
 				if ws == nil {
@@ -156,19 +159,20 @@ func gemm(kern *kernel, workers int, transA, transB bool, m, n, k int, alpha flo
 				chunk := t % nChunks
 				p0, p1 := panels*chunk/nChunks, panels*(chunk+1)/nChunks
 				j0, j1 := p0*nr, min(p1*nr, nb)
-				if pc == 0 {
+				if pc == 0 && beta != 0 {
 					scaleC(mb, j1-j0, beta, c[(ic*ldc)+jc+j0:], ldc)
 				}
 				packA(*ws.a, mr, transA, alpha, a, lda, ic, pc, mb, kb)
-				macroKernel(kern, mb, j0, j1, kb, *ws.a, bp, c[ic*ldc+jc:], ldc, *ws.tile)
+				macroKernel(kern, mb, j0, j1, kb, *ws.a, bp, c[ic*ldc+jc:], ldc, *ws.tile, load)
 			})
 		}
 	}
 }
 
 // macroKernel runs the micro-kernel over every mr×nr tile of the C block that rows 0..mb and
-// columns j0..j1 of c cover, with ap the packed A block and bp the packed B block.
-func macroKernel(kern *kernel, mb, j0, j1, kb int, ap, bp, c []float32, ldc int, tile []float32) {
+// columns j0..j1 of c cover, with ap the packed A block and bp the packed B block. load says
+// whether to add to C or overwrite it.
+func macroKernel(kern *kernel, mb, j0, j1, kb int, ap, bp, c []float32, ldc int, tile []float32, load bool) {
 	mr, nr := kern.mr, kern.nr
 	tile = tile[:mr*nr]
 	for jr := j0; jr < j1; jr += nr {
@@ -179,15 +183,19 @@ func macroKernel(kern *kernel, mb, j0, j1, kb int, ap, bp, c []float32, ldc int,
 			a := &ap[ir*kb]
 			ci := ir*ldc + jr
 			if mm == mr && nn == nr {
-				kern.fn(kb, a, b, &c[ci], ldc)
+				kern.fn(kb, a, b, nr, &c[ci], ldc, load)
 				continue
 			}
-			// An edge tile: compute the full tile aside, then add the part that exists.
-			clear(tile)
-			kern.fn(kb, a, b, &tile[0], nr)
+			// An edge tile: compute the full tile aside, then store the part that exists.
+			kern.fn(kb, a, b, nr, &tile[0], nr, false)
 			for i := 0; i < mm; i++ {
 				row := c[ci+i*ldc : ci+i*ldc+nn]
-				for j, v := range tile[i*nr : i*nr+nn] {
+				t := tile[i*nr : i*nr+nn]
+				if !load {
+					copy(row, t)
+					continue
+				}
+				for j, v := range t {
 					row[j] += v
 				}
 			}

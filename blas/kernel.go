@@ -2,10 +2,11 @@ package blas
 
 import "unsafe"
 
-// microKernel computes the mr×nr tile C += Ã·B̃, where Ã is an mr-row panel of packed A (k steps of
-// mr values, one per row) and B̃ an nr-column panel of packed B (k steps of nr values). c points at
-// the tile's top-left element and ldc is C's row stride in elements. k is at least 1.
-type microKernel func(k int, a, b, c *float32, ldc int)
+// microKernel computes the mr×nr tile T = Ã·B̃, where Ã is an mr-row panel of packed A (k steps of
+// mr values, one per row) and B̃ is k rows of nr values, ldb floats apart (nr for a packed panel,
+// B's own row stride were B read in place; gemm always packs it). c points at the tile's top-left element of C and
+// ldc is C's row stride; load = true adds T to C, load = false overwrites C with T. k ≥ 1.
+type microKernel func(k int, a, b *float32, ldb int, c *float32, ldc int, load bool)
 
 // kernel is one micro-kernel with its register-tile shape and the cache-block sizes tuned for it.
 type kernel struct {
@@ -20,14 +21,15 @@ type kernel struct {
 // goKernel4x4 is the portable micro-kernel: a 4×4 tile held in sixteen local variables.
 var goKernel4x4 = &kernel{name: "go 4x4", mr: 4, nr: 4, kc: 256, mc: 128, nc: 1024, fn: kernel4x4}
 
-func kernel4x4(k int, a, b, c *float32, ldc int) {
+func kernel4x4(k int, a, b *float32, ldb int, c *float32, ldc int, load bool) {
 	as := unsafe.Slice(a, 4*k)
-	bs := unsafe.Slice(b, 4*k)
+	bs := unsafe.Slice(b, (k-1)*ldb+4)
 	var c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33 float32
-	for len(as) >= 4 && len(bs) >= 4 {
-		a0, a1, a2, a3 := as[0], as[1], as[2], as[3]
-		b0, b1, b2, b3 := bs[0], bs[1], bs[2], bs[3]
-		as, bs = as[4:], bs[4:]
+	for p := 0; p < k; p++ {
+		av := as[4*p : 4*p+4 : 4*p+4]
+		bv := bs[p*ldb : p*ldb+4 : p*ldb+4]
+		a0, a1, a2, a3 := av[0], av[1], av[2], av[3]
+		b0, b1, b2, b3 := bv[0], bv[1], bv[2], bv[3]
 		c00 += a0 * b0
 		c01 += a0 * b1
 		c02 += a0 * b2
@@ -46,24 +48,21 @@ func kernel4x4(k int, a, b, c *float32, ldc int) {
 		c33 += a3 * b3
 	}
 	cs := unsafe.Slice(c, 3*ldc+4)
-	r := cs[0:4:4]
-	r[0] += c00
-	r[1] += c01
-	r[2] += c02
-	r[3] += c03
-	r = cs[ldc : ldc+4 : ldc+4]
-	r[0] += c10
-	r[1] += c11
-	r[2] += c12
-	r[3] += c13
-	r = cs[2*ldc : 2*ldc+4 : 2*ldc+4]
-	r[0] += c20
-	r[1] += c21
-	r[2] += c22
-	r[3] += c23
-	r = cs[3*ldc : 3*ldc+4 : 3*ldc+4]
-	r[0] += c30
-	r[1] += c31
-	r[2] += c32
-	r[3] += c33
+	rows := [4][4]float32{
+		{c00, c01, c02, c03},
+		{c10, c11, c12, c13},
+		{c20, c21, c22, c23},
+		{c30, c31, c32, c33},
+	}
+	for i := range rows {
+		r := cs[i*ldc : i*ldc+4 : i*ldc+4]
+		if load {
+			r[0] += rows[i][0]
+			r[1] += rows[i][1]
+			r[2] += rows[i][2]
+			r[3] += rows[i][3]
+		} else {
+			copy(r, rows[i][:])
+		}
+	}
 }

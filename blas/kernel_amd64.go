@@ -3,10 +3,10 @@ package blas
 // Micro-kernels in kernel_amd64.s; see microKernel for the contract.
 
 //go:noescape
-func kernelAVX2x6x16(k int, a, b, c *float32, ldc int)
+func kernelAVX2x6x16(k int, a, b *float32, ldb int, c *float32, ldc int, load bool)
 
 //go:noescape
-func kernelAVX512x8x48(k int, a, b, c *float32, ldc int)
+func kernelAVX512x8x48(k int, a, b *float32, ldb int, c *float32, ldc int, load bool)
 
 func cpuid(eaxIn, ecxIn uint32) (eax, ebx, ecx, edx uint32)
 func xgetbv() (eax, edx uint32)
