@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 )
@@ -334,6 +336,23 @@ func TestUseGoForcesPureGoPath(t *testing.T) {
 			t.Errorf("C = %v, want %v", c, want)
 		}
 	})
+}
+
+// TestEnvironmentForcesGo runs this test binary again with CONTRASTIVE_GEMM=go and checks, in the
+// child, that the first use of the package picks the go backend and says why.
+func TestEnvironmentForcesGo(t *testing.T) {
+	if os.Getenv("BLAS_TEST_CHILD") == "1" {
+		if Default().Name() != "go" || Reason() != "CONTRASTIVE_GEMM=go" {
+			fmt.Printf("child: backend %s, reason %q\n", Default().Name(), Reason())
+			os.Exit(3)
+		}
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestEnvironmentForcesGo$")
+	cmd.Env = append(os.Environ(), "BLAS_TEST_CHILD=1", EnvVar+"=go")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("with %s=go: %v\n%s", EnvVar, err, out)
+	}
 }
 
 func TestUseOpenBLAS(t *testing.T) {
