@@ -340,6 +340,9 @@ func (x *Index) Save(path string) error {
 	if err := bw.Flush(); err != nil {
 		return fail(err)
 	}
+	if err := f.Chmod(0o644); err != nil {
+		return fail(err)
+	}
 	if err := f.Sync(); err != nil {
 		return fail(err)
 	}

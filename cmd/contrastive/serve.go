@@ -27,20 +27,21 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	maxPixels := fs.Int("max-pixels", serve.DefaultMaxPixels, "largest uploaded image in pixels (checked before decoding)")
 	maxImages := fs.Int("max-images", 32, "images in one embed request")
 	maxK := fs.Int("max-k", 1000, "largest k a search may ask for")
-	concurrency := fs.Int("concurrency", 0, "requests worked on at once (0: twice the number of CPUs); more wait")
+	concurrency := fs.Int("concurrency", 0, "requests reading bodies and decoding images at once (0: twice the number of CPUs); more wait")
 	queueTimeout := fs.Duration("queue-timeout", 10*time.Second, "how long a request waits for a slot before a 503")
+	maxQueued := fs.Int("max-queued", 1024, "embed and search requests in progress, waiting included; more get 503 at once")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if *dir == "" || *idx == "" {
 		return fmt.Errorf("--model and --index are required (contrastive serve --model DIR --index INDEX)")
 	}
-	if *maxBody < 1 || *maxPixels < 1 || *maxImages < 1 || *maxK < 1 || *concurrency < 0 || *queueTimeout <= 0 {
-		return fmt.Errorf("--max-body-bytes, --max-pixels, --max-images, --max-k and --queue-timeout must be positive")
+	if *maxBody < 1 || *maxPixels < 1 || *maxImages < 1 || *maxK < 1 || *concurrency < 0 || *queueTimeout <= 0 || *maxQueued < 1 {
+		return fmt.Errorf("--max-body-bytes, --max-pixels, --max-images, --max-k, --max-queued and --queue-timeout must be positive")
 	}
 	logger := log.New(stderr, "serve: ", log.LstdFlags)
 	s, err := serve.Open(*dir, *idx, serve.EmbedderOptions{MaxPixels: *maxPixels, MaxBatch: max(64, *maxImages)}, serve.Options{
-		MaxBodyBytes: *maxBody, MaxImages: *maxImages, MaxK: *maxK, MaxConcurrent: *concurrency, QueueTimeout: *queueTimeout, Logger: logger,
+		MaxBodyBytes: *maxBody, MaxImages: *maxImages, MaxK: *maxK, MaxConcurrent: *concurrency, QueueTimeout: *queueTimeout, MaxQueued: *maxQueued, Logger: logger,
 	})
 	if err != nil {
 		return err
