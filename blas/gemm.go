@@ -39,11 +39,11 @@ type rated struct {
 }
 
 // ratedKernels measures, once, each micro-kernel the CPU supports, running it on packed panels that
-// stay in L1 (best of sixteen short runs each, about two milliseconds in all). Peak speed per register
+// stay in L1 (best of 48 short runs each, about five milliseconds in all). Peak speed per register
 // tile differs between CPUs: AVX-512 doubles AVX2 where the core has 512-bit FMA units and
 // matches it where it splits them in two.
 var ratedKernels = sync.OnceValue(func() []rated {
-	const k, calls, rounds = 128, 32, 16
+	const k, calls, rounds = 128, 32, 48
 	ks := kernels()
 	type panels struct{ a, b, c []float32 }
 	bufs := make([]panels, len(ks))
