@@ -39,7 +39,7 @@ func BenchmarkSearch(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N*c.q), "ms/query")
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/1e6/float64(b.N*c.q), "ms/query")
 		})
 	}
 }
