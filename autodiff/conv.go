@@ -81,12 +81,12 @@ func Conv2d(x, w, b *Var, stride, pad int) *Var {
 var (
 	// convChunkFloats is the target size, in float32s, of one chunk's column matrix.
 	convChunkFloats = 1 << 18
-	// convWorkers selects the driver: true runs whole chunks (im2col, GEMM, scatter) on
-	// parallel.For workers, each GEMM on its own goroutine; false runs the chunks one after the
-	// other with the elementwise steps parallel and the GEMM's own threads. Both BLAS backends
-	// thread every call over GOMAXPROCS, so workers mode oversubscribes the cores (OpenBLAS
-	// threads then spin against each other): phases is the default.
-	convWorkers = false
+	// convWorkers selects the driver: true (the default) runs whole chunks (im2col, GEMM,
+	// scatter) on parallel.For workers, each with a single-threaded GEMM (blas.SgemmSerial), so
+	// a chunk's column matrix is used while it is still in the core's cache and no core waits
+	// on another; false runs the chunks one after the other with the elementwise steps parallel
+	// and each GEMM split over the cores by blas.Sgemm.
+	convWorkers = true
 )
 
 // convPlan is the work split of one convolution.
@@ -98,6 +98,7 @@ type convPlan struct {
 	chunks      int
 	workers     bool
 	inSz, outSz int // floats per image of x and of out
+	gemm        func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
 }
 
 func newConvPlan(g tensor.ConvGeom, n, cout int) *convPlan {
@@ -110,6 +111,10 @@ func newConvPlan(g tensor.ConvGeom, n, cout int) *convPlan {
 		pl.chunk = min(pl.chunk, (n+parallel.Workers()-1)/parallel.Workers())
 	}
 	pl.chunk = max(1, min(pl.chunk, n))
+	pl.gemm = blas.Sgemm
+	if pl.workers {
+		pl.gemm = blas.SgemmSerial
+	}
 	pl.chunks = (n + pl.chunk - 1) / pl.chunk
 	return pl
 }
@@ -177,7 +182,7 @@ func (pl *convPlan) forward(x, w, bias, out []float32) {
 		pl.each(nb, func(b int) { tensor.Im2col(g, x[(n0+b)*pl.inSz:(n0+b+1)*pl.inSz], col[b*p:], ld) })
 		if nb == 1 {
 			o := out[n0*pl.outSz : (n0+1)*pl.outSz]
-			blas.Sgemm(false, false, cout, p, k, 1, w, k, col, p, 0, o, p)
+			pl.gemm(false, false, cout, p, k, 1, w, k, col, p, 0, o, p)
 			if bias != nil {
 				for c := 0; c < cout; c++ {
 					addConst(o[c*p:(c+1)*p], bias[c])
@@ -187,7 +192,7 @@ func (pl *convPlan) forward(x, w, bias, out []float32) {
 		}
 		s.tmp = grow(s.tmp, cout*ld)
 		tmp := s.tmp
-		blas.Sgemm(false, false, cout, ld, k, 1, w, k, col, ld, 0, tmp, ld)
+		pl.gemm(false, false, cout, ld, k, 1, w, k, col, ld, 0, tmp, ld)
 		pl.each(nb, func(b int) {
 			o := out[(n0+b)*pl.outSz : (n0+b+1)*pl.outSz]
 			for c := 0; c < cout; c++ {
@@ -238,10 +243,10 @@ func (pl *convPlan) backward(x, w, gy, gx, gw []float32) {
 			if prep != nil {
 				dw = s.dw
 			}
-			blas.Sgemm(false, true, cout, k, ld, 1, gsrc, ld, col, ld, 1, dw, k)
+			pl.gemm(false, true, cout, k, ld, 1, gsrc, ld, col, ld, 1, dw, k)
 		}
 		if gx != nil {
-			blas.Sgemm(true, false, k, ld, cout, 1, w, k, gsrc, ld, 0, col, ld)
+			pl.gemm(true, false, k, ld, cout, 1, w, k, gsrc, ld, 0, col, ld)
 			pl.each(nb, func(b int) { tensor.Col2im(g, col[b*p:], ld, gx[(n0+b)*pl.inSz:(n0+b+1)*pl.inSz]) })
 		}
 	}, prep, merge)

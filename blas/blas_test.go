@@ -21,11 +21,24 @@ type impl struct {
 func impls(t testing.TB) []impl {
 	var out []impl
 	if ob, err := loadOpenBLAS(); err == nil {
-		out = append(out, impl{"openblas", ob.Sgemm})
+		out = append(out, impl{"openblas", ob.Sgemm}, impl{"openblas/serial", ob.sgemmSerial})
+		for _, w := range []int{2, 3} { // the row/column split over goroutines, at every size
+			w := w
+			out = append(out, impl{fmt.Sprintf("openblas/split%d", w), func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+				if k == 0 || alpha == 0 {
+					ob.Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+					return
+				}
+				splitProductAlways(w, transA, transB, m, n, k, a, lda, b, ldb, c, ldc,
+					func(m, n int, a, b, c []float32) {
+						ob.call(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+					})
+			}})
+		}
 	} else {
 		t.Logf("skipping the openblas backend: %v", err)
 	}
-	out = append(out, impl{"go", goBackend{}.Sgemm}) // the micro-kernel kernelFor picks per shape
+	out = append(out, impl{"go", goBackend{}.Sgemm}, impl{"go/serial", goBackend{}.sgemmSerial}) // the micro-kernel kernelFor picks per shape
 	for _, kern := range kernels() {
 		for _, workers := range []int{1, 2, 3} {
 			kern, workers := kern, workers
@@ -364,7 +377,7 @@ func TestUseOpenBLAS(t *testing.T) {
 			t.Fatalf("Default().Name() = %q after Use(\"openblas\")", got)
 		}
 		t.Logf("Describe: %s", Describe())
-		if d := Describe(); !strings.Contains(d, "threads") {
+		if d := Describe(); !strings.Contains(d, "thread per call") {
 			t.Errorf("Describe() = %q, want the thread count", d)
 		}
 	})

@@ -92,7 +92,10 @@ func loadOpenBLASFrom(names []string) (*openBLAS, error) {
 	purego.RegisterFunc(&ob.sgemm, sym)
 	if sym, err := purego.Dlsym(h, "openblas_set_num_threads"); err == nil {
 		purego.RegisterFunc(&ob.setThreads, sym)
-		ob.setThreads(int32(runtime.GOMAXPROCS(0)))
+		// One OpenBLAS thread: the parallelism is ours (Sgemm splits large products over
+		// GOMAXPROCS goroutines; the convolution runs one product per core). OpenBLAS's own
+		// threads busy-wait between calls and would compete with the engine's goroutines.
+		ob.setThreads(1)
 	}
 	if sym, err := purego.Dlsym(h, "openblas_get_num_threads"); err == nil {
 		var get func() int32
@@ -144,15 +147,25 @@ func (o *openBLAS) describe() string {
 		parts = append(parts, "core "+o.core)
 	}
 	if o.threads > 0 {
-		parts = append(parts, fmt.Sprintf("%d threads", o.threads))
+		parts = append(parts, fmt.Sprintf("%d thread per call, large products split over %d goroutines", o.threads, runtime.GOMAXPROCS(0)))
 	}
 	parts = append(parts, o.path)
 	return "openblas (" + strings.Join(parts, "; ") + ")"
 }
 
-// Sgemm checks its arguments and calls cblas_sgemm. Empty products (k = 0 or alpha = 0) and
-// sizes beyond OpenBLAS's 32-bit integers are handled in Go.
+// Sgemm checks its arguments and computes the product with single-threaded cblas_sgemm calls,
+// splitting a large product into row (or column) blocks over GOMAXPROCS goroutines. Empty
+// products (k = 0 or alpha = 0) and sizes beyond OpenBLAS's 32-bit integers are handled in Go.
 func (o *openBLAS) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	o.sgemm2(runtime.GOMAXPROCS(0), transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// sgemmSerial is Sgemm on the calling goroutine alone.
+func (o *openBLAS) sgemmSerial(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	o.sgemm2(1, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+func (o *openBLAS) sgemm2(workers int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	check(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
 	if m == 0 || n == 0 {
 		return
@@ -167,6 +180,14 @@ func (o *openBLAS) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []fl
 			return
 		}
 	}
+	splitProduct(workers, transA, transB, m, n, k, a, lda, b, ldb, c, ldc,
+		func(m, n int, a, b, c []float32) {
+			o.call(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		})
+}
+
+// call is one cblas_sgemm on checked arguments.
+func (o *openBLAS) call(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	ta, tb := int32(cblasNoTrans), int32(cblasNoTrans)
 	if transA {
 		ta = cblasTrans
