@@ -17,6 +17,8 @@ type Progress struct {
 	last     time.Time
 	start    time.Time
 	lastLine int
+	first    int // the global step of the first update (a resumed run starts mid-way)
+	started  bool
 }
 
 // NewProgress writes to w; a terminal is detected when w is a character device.
@@ -49,14 +51,19 @@ func (p *Progress) Update(s Status, force bool) {
 		return
 	}
 	p.last = now
+	if !p.started {
+		p.started, p.first, p.start = true, s.Step-1, now
+	}
 	frac := 0.0
 	if s.Steps > 0 {
 		frac = float64(s.Step) / float64(s.Steps)
 	}
 	eta := "?"
-	if frac > 0 {
-		el := now.Sub(p.start)
-		eta = FormatDuration(time.Duration(float64(el)/frac) - el)
+	if done := s.Step - p.first; done > 1 && s.Steps > s.Step {
+		perStep := now.Sub(p.start) / time.Duration(done-1)
+		eta = FormatDuration(perStep * time.Duration(s.Steps-s.Step))
+	} else if s.Steps <= s.Step {
+		eta = "0s"
 	}
 	line := fmt.Sprintf("epoch %d/%d  step %d/%d  loss %.4f  lr %.2e  %.0f img/s  ETA %s",
 		s.Epoch, s.Epochs, s.Step, s.Steps, s.Loss, s.LR, s.ImagesPerSecond, eta)
