@@ -133,6 +133,18 @@ func (v *Var) GradBuf() []float32 {
 	return v.Grad.Data
 }
 
+// GradFresh returns v's gradient buffer for an op's backward that will write every element. When
+// v has no gradient yet the buffer comes from the pool uncleared and fresh is true: the caller
+// must then store (=) into every element instead of accumulating (+=), which saves clearing and
+// re-reading a buffer that is about to be overwritten. Otherwise it is GradBuf and fresh is false.
+func (v *Var) GradFresh() (buf []float32, fresh bool) {
+	if v.Grad == nil && v.tape != nil {
+		v.Grad = v.tape.Alloc(false, v.Value.Shape...)
+		return v.Grad.Data, true
+	}
+	return v.GradBuf(), false
+}
+
 // tapeOf finds the tape the inputs were recorded on.
 func tapeOf(op string, inputs ...*Var) *Tape {
 	var tp *Tape

@@ -127,8 +127,9 @@ func batchNorm(op string, x, gamma, beta *Var, runningMean, runningVar *tensor.T
 	out.backward = func() {
 		gy := out.Grad.Data
 		var gx, gg, gb []float32
+		fresh := false
 		if x.requiresGrad {
-			gx = x.GradBuf()
+			gx, fresh = x.GradFresh()
 		}
 		if gamma != nil && gamma.requiresGrad {
 			gg = gamma.GradBuf()
@@ -173,9 +174,14 @@ func batchNorm(op string, x, gamma, beta *Var, runningMean, runningVar *tensor.T
 					k = -a * sg / float64(m)
 				}
 				for i := 0; i < n; i++ {
-					if relu {
+					switch {
+					case relu && fresh:
+						bnGradXMaskedSet(seg(gx, i, ch), seg(gy, i, ch), seg(xv, i, ch), seg(y, i, ch), float32(a), float32(b), float32(k), mu)
+					case relu:
 						bnGradXMasked(seg(gx, i, ch), seg(gy, i, ch), seg(xv, i, ch), seg(y, i, ch), float32(a), float32(b), float32(k), mu)
-					} else {
+					case fresh:
+						bnGradXSet(seg(gx, i, ch), seg(gy, i, ch), seg(xv, i, ch), float32(a), float32(b), float32(k), mu)
+					default:
 						bnGradX(seg(gx, i, ch), seg(gy, i, ch), seg(xv, i, ch), float32(a), float32(b), float32(k), mu)
 					}
 				}
@@ -288,5 +294,21 @@ func bnGradXMasked(dx, g, x, y []float32, a, b, k, mu float32) {
 	g, x, y = g[:len(dx)], x[:len(dx)], y[:len(dx)]
 	for i := range dx {
 		dx[i] += a*masked(g[i], y[i]) + b*(x[i]-mu) + k
+	}
+}
+
+// bnGradXSet is bnGradX storing into a fresh buffer: dx = a·g + b·(x − mu) + k.
+func bnGradXSet(dx, g, x []float32, a, b, k, mu float32) {
+	g, x = g[:len(dx)], x[:len(dx)]
+	for i := range dx {
+		dx[i] = a*g[i] + b*(x[i]-mu) + k
+	}
+}
+
+// bnGradXMaskedSet is bnGradXMasked storing into a fresh buffer.
+func bnGradXMaskedSet(dx, g, x, y []float32, a, b, k, mu float32) {
+	g, x, y = g[:len(dx)], x[:len(dx)], y[:len(dx)]
+	for i := range dx {
+		dx[i] = a*masked(g[i], y[i]) + b*(x[i]-mu) + k
 	}
 }

@@ -41,8 +41,9 @@ func Linear(x, w, b *Var) *Var {
 	if out.requiresGrad {
 		out.backward = func() {
 			g := out.Grad.Data
-			if x.requiresGrad { // dx[N,in] += G[N,out]·W[out,in]
-				blas.Sgemm(false, false, n, in, outF, 1, g, outF, w.Data(), in, 1, x.GradBuf(), in)
+			if x.requiresGrad { // dx[N,in] += G[N,out]·W[out,in] (= when dx is fresh)
+				gx, fresh := x.GradFresh()
+				blas.Sgemm(false, false, n, in, outF, 1, g, outF, w.Data(), in, betaFor(fresh), gx, in)
 			}
 			if w.requiresGrad { // dW[out,in] += Gᵀ·x
 				blas.Sgemm(true, false, outF, in, n, 1, g, outF, x.Data(), in, 1, w.GradBuf(), in)
@@ -62,4 +63,12 @@ func Linear(x, w, b *Var) *Var {
 		}
 	}
 	return out
+}
+
+// betaFor is the GEMM beta that accumulates into a gradient buffer, or overwrites a fresh one.
+func betaFor(fresh bool) float32 {
+	if fresh {
+		return 0
+	}
+	return 1
 }

@@ -32,10 +32,11 @@ func MatMul(a, b *Var, transA, transB bool) *Var {
 		out.backward = func() {
 			g := out.Grad.Data
 			if a.requiresGrad {
+				ga, fresh := a.GradFresh()
 				if !transA { // dA[m,k] += G[m,n]·op(B)ᵀ
-					blas.Sgemm(false, !transB, m, k, n, 1, g, n, b.Data(), ldb, 1, a.GradBuf(), lda)
+					blas.Sgemm(false, !transB, m, k, n, 1, g, n, b.Data(), ldb, betaFor(fresh), ga, lda)
 				} else { // A is [k,m]: dA += op(B)·Gᵀ
-					blas.Sgemm(transB, true, k, m, n, 1, b.Data(), ldb, g, n, 1, a.GradBuf(), lda)
+					blas.Sgemm(transB, true, k, m, n, 1, b.Data(), ldb, g, n, betaFor(fresh), ga, lda)
 				}
 			}
 			if b.requiresGrad {

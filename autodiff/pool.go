@@ -150,13 +150,25 @@ func GlobalAvgPool(x *Var) *Var {
 	})
 	if out.requiresGrad {
 		out.backward = func() {
-			gy, gx := out.Grad.Data, x.GradBuf()
+			gy := out.Grad.Data
+			gx, fresh := x.GradFresh()
 			parallel.For(nc, max(1, 4096/hw), func(lo, hi int) {
 				for i := lo; i < hi; i++ {
-					addConst(gx[i*hw:(i+1)*hw], gy[i]*inv)
+					if fresh {
+						fill(gx[i*hw:(i+1)*hw], gy[i]*inv)
+					} else {
+						addConst(gx[i*hw:(i+1)*hw], gy[i]*inv)
+					}
 				}
 			})
 		}
 	}
 	return out
+}
+
+// fill sets every element of d to v.
+func fill(d []float32, v float32) {
+	for i := range d {
+		d[i] = v
+	}
 }
