@@ -38,7 +38,7 @@ func bindTrainFlags(fs *flag.FlagSet) *trainFlags {
 	c := &t.cfg
 	d := train.Default()
 	fs.StringVar(&c.Method, "method", d.Method, "method: "+strings.Join(method.Names(), "|"))
-	fs.StringVar(&t.model, "model", "small-cnn", "encoder: "+strings.Join(models.EncoderNames, "|"))
+	fs.StringVar(&t.model, "model", "small-cnn", "encoder: reference (DESIGN.md's CNN, exactly) | "+strings.Join(models.EncoderNames, "|")+"; small-cnn defaults to the recipe for small grayscale images")
 	fs.Var(&t.channels, "channels", "encoder widths, comma-separated (small-cnn: per conv layer; resnet: per stage)")
 	fs.Var(&t.strides, "strides", "small-cnn conv strides, comma-separated")
 	fs.IntVar(&t.poolGrid, "pool-grid", 0, "small-cnn features h: 1 = global average pool, g > 1 = average-pool to g×g and flatten")
@@ -76,12 +76,33 @@ func bindTrainFlags(fs *flag.FlagSet) *trainFlags {
 func (t *trainFlags) resolve() {
 	t.cfg.MaxTime = train.Duration(t.maxTime)
 	t.cfg.CheckpointEvery = train.Duration(t.ckptEvery)
-	m := models.Config{Name: t.model}
-	if t.model == models.SmallCNNName && len(t.channels) == 0 && len(t.strides) == 0 && t.poolGrid == 0 && t.head == "" && t.projDim == 0 && t.projHid == 0 {
+	var m models.Config
+	switch t.model {
+	case "reference": // the reference CNN of DESIGN.md, exactly (the PyTorch peer's model)
 		m = models.Reference()
+	case models.SmallCNNName: // the recipe, with any model flag given overriding it
+		m = train.Default().Model
+	default:
+		m = models.Config{Name: t.model}
 	}
-	m.Channels, m.Strides, m.PoolGrid = t.channels, t.strides, t.poolGrid
-	m.Head = models.HeadConfig{Kind: t.head, Hidden: t.projHid, Out: t.projDim}
+	if len(t.channels) > 0 {
+		m.Channels = t.channels
+	}
+	if len(t.strides) > 0 {
+		m.Strides = t.strides
+	}
+	if t.poolGrid > 0 {
+		m.PoolGrid = t.poolGrid
+	}
+	if t.head != "" {
+		m.Head.Kind = t.head
+	}
+	if t.projHid > 0 {
+		m.Head.Hidden = t.projHid
+	}
+	if t.projDim > 0 {
+		m.Head.Out = t.projDim
+	}
 	t.cfg.Model = m
 }
 
