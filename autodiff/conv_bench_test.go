@@ -24,29 +24,25 @@ var refLayers = []struct {
 	{"conv3_64to128_s2", []int{512, 64, 14, 14}, []int{128, 64, 3, 3}, 2, 1, true},
 }
 
-// convDrivers are the driver settings compared by BenchmarkConvReferenceLayers; CONV_DRIVERS=all
-// adds the alternatives to the default.
-var convDrivers = func() []struct {
-	name    string
-	workers bool
-	chunk   int
-} {
-	ds := []struct {
-		name    string
-		workers bool
-		chunk   int
-	}{{"default", convWorkers, convChunkFloats}}
+// convDriver is one setting of the convolution driver.
+type convDriver struct {
+	name              string
+	workers, implicit bool
+	chunk             int
+}
+
+// convDrivers are the driver settings compared by BenchmarkConvReferenceLayers: the default;
+// CONV_DRIVERS=ab adds "explicit" (im2col materialised, default GEMM backend) for an A/B
+// comparison, and CONV_DRIVERS=all adds the chunk sizes of both drivers as well.
+var convDrivers = func() []convDriver {
+	ds := []convDriver{{"default", convWorkers, convImplicit, convChunkFloats}}
+	if d := os.Getenv("CONV_DRIVERS"); d == "all" || d == "ab" {
+		ds = append(ds, convDriver{"explicit", convWorkers, false, convChunkFloats})
+	}
 	if os.Getenv("CONV_DRIVERS") == "all" {
 		for _, c := range []int{1 << 16, 1 << 18, 1 << 20, 1 << 22} {
-			ds = append(ds, struct {
-				name    string
-				workers bool
-				chunk   int
-			}{fmt.Sprintf("phases-%dk", c>>10), false, c}, struct {
-				name    string
-				workers bool
-				chunk   int
-			}{fmt.Sprintf("workers-%dk", c>>10), true, c})
+			ds = append(ds, convDriver{fmt.Sprintf("phases-%dk", c>>10), false, convImplicit, c},
+				convDriver{fmt.Sprintf("workers-%dk", c>>10), true, convImplicit, c})
 		}
 	}
 	return ds
@@ -84,11 +80,11 @@ func BenchmarkConvReferenceLayers(b *testing.B) {
 	for _, l := range refLayers {
 		x, w := benchRand(l.x...), benchRand(l.w...)
 		for _, d := range convDrivers {
-			workers, chunk := d.workers, d.chunk
+			workers, implicit, chunk := d.workers, d.implicit, d.chunk
 			name := d.name
 			b.Run(fmt.Sprintf("%s/%s/fwd", l.name, name), func(b *testing.B) {
-				defer func(v bool, c int) { convWorkers, convChunkFloats = v, c }(convWorkers, convChunkFloats)
-				convWorkers, convChunkFloats = workers, chunk
+				defer func(v, im bool, c int) { convWorkers, convImplicit, convChunkFloats = v, im, c }(convWorkers, convImplicit, convChunkFloats)
+				convWorkers, convImplicit, convChunkFloats = workers, implicit, chunk
 				tp := NewTape()
 				tp.NoGrad = true
 				b.ResetTimer()
@@ -100,8 +96,8 @@ func BenchmarkConvReferenceLayers(b *testing.B) {
 				reportCPU(b, start)
 			})
 			b.Run(fmt.Sprintf("%s/%s/fwd+bwd", l.name, name), func(b *testing.B) {
-				defer func(v bool, c int) { convWorkers, convChunkFloats = v, c }(convWorkers, convChunkFloats)
-				convWorkers, convChunkFloats = workers, chunk
+				defer func(v, im bool, c int) { convWorkers, convImplicit, convChunkFloats = v, im, c }(convWorkers, convImplicit, convChunkFloats)
+				convWorkers, convImplicit, convChunkFloats = workers, implicit, chunk
 				tp := NewTape()
 				wp := Param(w)
 				var g *tensor.Tensor

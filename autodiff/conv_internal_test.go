@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/contrastive-go/contrastive/blas"
 	"github.com/contrastive-go/contrastive/tensor"
 )
 
@@ -66,10 +67,19 @@ func maxDiff(got []float32, want []float64) (d, scale float64) {
 	return d, scale
 }
 
+// convTestDrivers are the driver settings the tests run: workers or phases, each with implicit and
+// explicit im2col.
+var convTestDrivers = []struct{ workers, implicit bool }{{true, true}, {true, false}, {false, true}, {false, false}}
+
 // TestConvDriversAgree runs every driver (workers / phases, one image or many per chunk) against
 // the loop definition, so that the chunk bookkeeping (gather, scatter, dW reduction) is covered.
 func TestConvDriversAgree(t *testing.T) {
-	defer func(c int, w bool) { convChunkFloats, convWorkers = c, w }(convChunkFloats, convWorkers)
+	defer func(name string) {
+		if err := blas.Use(name); err != nil {
+			t.Error(err)
+		}
+	}(blas.Default().Name())
+	defer func(c int, w, im bool) { convChunkFloats, convWorkers, convImplicit = c, w, im }(convChunkFloats, convWorkers, convImplicit)
 	shapes := []struct {
 		x, w        []int
 		stride, pad int
@@ -77,6 +87,11 @@ func TestConvDriversAgree(t *testing.T) {
 		{[]int{7, 3, 9, 8}, []int{5, 3, 3, 3}, 1, 1},
 		{[]int{5, 4, 10, 11}, []int{6, 4, 3, 3}, 2, 1},
 		{[]int{3, 2, 6, 6}, []int{3, 2, 1, 1}, 1, 0},
+		{[]int{1, 3, 7, 9}, []int{4, 3, 3, 3}, 2, 0},    // batch 1, odd sizes, no padding
+		{[]int{6, 1, 11, 10}, []int{5, 1, 3, 3}, 1, 1},  // Cin = 1 (the first layer)
+		{[]int{4, 5, 6, 7}, []int{7, 5, 1, 1}, 2, 0},    // 1x1 kernel, stride 2
+		{[]int{3, 4, 5, 5}, []int{3, 4, 3, 3}, 1, 1},    // the fewest channels the implicit path takes
+		{[]int{2, 3, 13, 12}, []int{70, 3, 5, 3}, 2, 2}, // Cout past one 64-row panel, 5x3 kernel
 	}
 	rng := rand.New(rand.NewPCG(5, 6))
 	for si, s := range shapes {
@@ -86,24 +101,29 @@ func TestConvDriversAgree(t *testing.T) {
 		ref := Conv2d(tp.Constant(x), tp.Constant(w), nil, s.stride, s.pad)
 		r := randT(rng, ref.Shape()...)
 		wantOut, wantGX, wantGW, wantGB := naiveConv(x, w, b, r, s.stride, s.pad)
-		for _, workers := range []bool{true, false} {
-			for _, chunk := range []int{1, 200, 1 << 20} {
-				t.Run(fmt.Sprintf("shape%d/workers=%v/chunk=%d", si, workers, chunk), func(t *testing.T) {
-					convWorkers, convChunkFloats = workers, chunk
-					tp := NewTape()
-					xv, wv, bv := tp.Variable(x), Param(w), Param(b)
-					out := Conv2d(xv, wv, bv, s.stride, s.pad)
-					tp.Backward(SumAll(Mul(out, tp.Constant(r))))
-					for _, c := range []struct {
-						name string
-						got  []float32
-						want []float64
-					}{{"out", out.Data(), wantOut}, {"grad_x", xv.Grad.Data, wantGX}, {"grad_w", wv.Grad.Data, wantGW}, {"grad_b", bv.Grad.Data, wantGB}} {
-						if d, sc := maxDiff(c.got, c.want); d > 1e-5*math.Max(sc, 1) {
-							t.Errorf("%s differs by %g (max |want| %g)", c.name, d, sc)
+		for _, backend := range blas.Available() {
+			for _, d := range convTestDrivers {
+				for _, chunk := range []int{1, 200, 1 << 20} {
+					t.Run(fmt.Sprintf("shape%d/%s/workers=%v/implicit=%v/chunk=%d", si, backend, d.workers, d.implicit, chunk), func(t *testing.T) {
+						if err := blas.Use(backend); err != nil {
+							t.Fatal(err)
 						}
-					}
-				})
+						convWorkers, convImplicit, convChunkFloats = d.workers, d.implicit, chunk
+						tp := NewTape()
+						xv, wv, bv := tp.Variable(x), Param(w), Param(b)
+						out := Conv2d(xv, wv, bv, s.stride, s.pad)
+						tp.Backward(SumAll(Mul(out, tp.Constant(r))))
+						for _, c := range []struct {
+							name string
+							got  []float32
+							want []float64
+						}{{"out", out.Data(), wantOut}, {"grad_x", xv.Grad.Data, wantGX}, {"grad_w", wv.Grad.Data, wantGW}, {"grad_b", bv.Grad.Data, wantGB}} {
+							if d, sc := maxDiff(c.got, c.want); d > 1e-5*math.Max(sc, 1) {
+								t.Errorf("%s differs by %g (max |want| %g)", c.name, d, sc)
+							}
+						}
+					})
+				}
 			}
 		}
 	}

@@ -104,6 +104,14 @@ const minTaskCols = 192
 // gemm computes C = alpha·op(A)·op(B) + beta·C with kernel kern on up to workers goroutines.
 // The arguments must already have been checked.
 func gemm(kern *kernel, workers int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	gemmPacked(kern, workers, transA, m, n, k, alpha, a, lda, func(dst []float32, nr, p0, j0, kb, cols int) {
+		packBPanel(dst, nr, transB, b, ldb, p0, j0, kb, cols)
+	}, beta, c, ldc)
+}
+
+// gemmPacked is gemm with op(B)'s nr-column panels written by packB (see PackB) instead of
+// copied from a matrix.
+func gemmPacked(kern *kernel, workers int, transA bool, m, n, k int, alpha float32, a []float32, lda int, packB PackB, beta float32, c []float32, ldc int) {
 	if m == 0 || n == 0 {
 		return
 	}
@@ -143,7 +151,7 @@ func gemm(kern *kernel, workers int, transA, transB bool, m, n, k int, alpha flo
 			bp := (*packedB)[:kb*panels*nr]
 			runTasks(workers, panels, func(_, s int) {
 				j := s * nr
-				packBPanel(bp[j*kb:(j+nr)*kb], nr, transB, b, ldb, pc, jc+j, kb, min(nr, nb-j))
+				packB(bp[j*kb:(j+nr)*kb], nr, pc, jc+j, kb, min(nr, nb-j))
 			})
 			// The first k block overwrites C when beta is 0; otherwise C is scaled by beta first
 			// (unless beta is 1) and every k block adds to it.

@@ -1,0 +1,73 @@
+package tensor
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestIm2colPanelsMatchIm2col packs every panel of the column matrix of a small batch, and of its
+// transpose, the way a blocked GEMM asks for them (depth blocks of kc rows, nr-column panels),
+// and compares each with the same panel copied out of the explicit Im2col matrix, padding
+// columns included. Panel widths cover the micro-kernels' 4, 16 and 48 and one wider than the
+// stack tables.
+func TestIm2colPanelsMatchIm2col(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, c := range im2colCases {
+		for _, nb := range []int{1, 3} {
+			g := NewConvGeom("test", c.c, c.h, c.w, c.kh, c.kw, c.stride, c.pad)
+			x := make([]float32, nb*c.c*c.h*c.w)
+			for i := range x {
+				x[i] = float32(rng.NormFloat64())
+			}
+			k, n := g.Rows(), nb*g.Cols()
+			col := make([]float32, k*n)
+			for b := 0; b < nb; b++ {
+				Im2col(g, x[b*c.c*c.h*c.w:], col[b*g.Cols():], n)
+			}
+			for _, nr := range []int{4, 16, 48, 80} {
+				for _, kc := range []int{5, 256} {
+					name := fmt.Sprintf("%+v/nb=%d/nr=%d/kc=%d", c, nb, nr, kc)
+					// op(B) = col: k×n.
+					checkPanels(t, name+"/col", k, n, nr, kc, func(p, j int) float32 { return col[p*n+j] },
+						func(dst []float32, p0, j0, kb, cols int) { Im2colPanel(g, x, dst, nr, p0, j0, kb, cols) })
+					// op(B) = colᵀ: n×k.
+					checkPanels(t, name+"/colT", n, k, nr, kc, func(p, j int) float32 { return col[j*n+p] },
+						func(dst []float32, p0, j0, kb, cols int) { Im2colTPanel(g, x, dst, nr, p0, j0, kb, cols) })
+				}
+			}
+		}
+	}
+}
+
+// checkPanels packs every kc×nr panel of the rows×cols matrix at with pack, into buffers holding
+// NaN, and reports the first element that differs from at (or from 0 in the padding).
+func checkPanels(t *testing.T, name string, rows, cols, nr, kc int, at func(p, j int) float32, pack func(dst []float32, p0, j0, kb, cols int)) {
+	t.Helper()
+	for p0 := 0; p0 < rows; p0 += kc {
+		kb := min(kc, rows-p0)
+		for j0 := 0; j0 < cols; j0 += nr {
+			w := min(nr, cols-j0)
+			dst := make([]float32, kb*nr+1)
+			for i := range dst {
+				dst[i] = float32(math.NaN())
+			}
+			pack(dst[:kb*nr], p0, j0, kb, w)
+			if !math.IsNaN(float64(dst[kb*nr])) {
+				t.Fatalf("%s: panel (%d,%d) wrote past its end", name, p0, j0)
+			}
+			for p := 0; p < kb; p++ {
+				for jj := 0; jj < nr; jj++ {
+					var want float32
+					if jj < w {
+						want = at(p0+p, j0+jj)
+					}
+					if got := dst[p*nr+jj]; got != want {
+						t.Fatalf("%s: panel (%d,%d) [%d][%d] = %v, want %v", name, p0, j0, p, jj, got, want)
+					}
+				}
+			}
+		}
+	}
+}
