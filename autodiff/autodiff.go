@@ -68,6 +68,10 @@ func (v *Var) ZeroGrad() {
 type Tape struct {
 	// NoGrad, when true, records nothing: ops compute values only (evaluation, momentum encoders).
 	NoGrad bool
+	// KeepGrads keeps the gradients of intermediate values after Backward (for inspection);
+	// by default they are released as soon as they have been propagated, and only inputs made
+	// with Variable and parameters keep theirs.
+	KeepGrads bool
 
 	nodes []*Var
 	owned []*tensor.Tensor
@@ -116,6 +120,14 @@ func (tp *Tape) Backward(loss *Var) {
 		n := tp.nodes[i]
 		if n.Grad != nil && n.backward != nil {
 			n.backward()
+			if tp.KeepGrads || n == loss {
+				continue
+			}
+			// Every node that feeds n was recorded before it, so n's gradient is complete and
+			// no longer needed: hand its buffer back so that the gradients still to come reuse
+			// it (a step's peak memory is then the activations plus a few gradients).
+			tp.pool.Put(n.Grad)
+			n.Grad = nil
 		}
 	}
 }

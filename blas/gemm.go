@@ -2,6 +2,7 @@ package blas
 
 import (
 	"fmt"
+	"math/bits"
 	"runtime"
 	"strings"
 	"sync"
@@ -242,21 +243,25 @@ func runTasks(workers, n int, fn func(w, i int)) {
 // workerBufs is one goroutine's scratch: its packed A block and an edge tile.
 type workerBufs struct{ a, tile *[]float32 }
 
-var bufPool sync.Pool
+// bufPools recycles packing buffers by power-of-two size class, so that a buffer taken from a
+// class always fits (one pool of mixed sizes kept handing out buffers too small for the request,
+// which were then thrown away and allocated afresh: hundreds of MB per training step).
+var bufPools [48]sync.Pool
 
 // getBuf returns a pooled buffer of at least n floats (contents undefined), resliced to n.
 func getBuf(n int) *[]float32 {
-	if p, ok := bufPool.Get().(*[]float32); ok {
-		if cap(*p) >= n {
-			*p = (*p)[:n]
-			return p
-		}
-		bufPool.Put(p)
+	class := bits.Len(uint(max(n, 1) - 1))
+	if p, ok := bufPools[class].Get().(*[]float32); ok {
+		*p = (*p)[:n]
+		return p
 	}
-	s := make([]float32, n)
+	s := make([]float32, n, 1<<class)
 	return &s
 }
 
-func putBuf(p *[]float32) { bufPool.Put(p) }
+// putBuf returns a buffer from getBuf to its pool.
+func putBuf(p *[]float32) {
+	bufPools[bits.Len(uint(cap(*p))-1)].Put(p)
+}
 
 func roundUp(x, to int) int { return (x + to - 1) / to * to }
