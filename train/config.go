@@ -77,24 +77,40 @@ type Config struct {
 	MaxSteps int `json:"max-steps,omitempty"`
 }
 
-// Default returns the defaults: the recipe for small grayscale images (see the README's search).
+// Default returns the defaults: the recipe for small grayscale images found by the search in the
+// README (SimCLR; the reference CNN's three conv layers, but h is the last feature map
+// average-pooled to 2×2 and flattened (512-d) instead of a global average pool (128-d); a
+// 512→512→128 projection head; τ = 0.2; Adam 1e-3 with half an epoch of warm-up then cosine
+// decay; 12 epochs of batch 256 with the small-gray augmentation — about 20 minutes on two cores).
 func Default() Config {
 	return Config{
 		Method:      "simclr",
 		Data:        "fashion-mnist",
-		Epochs:      10,
+		Epochs:      12,
 		BatchSize:   256,
 		Optimizer:   "adam",
 		LR:          1e-3,
 		Schedule:    "cosine",
-		Temperature: 0.5,
+		Warmup:      0.5,
+		Temperature: 0.2,
 		Augment:     "small-gray",
 		Seed:        1,
-		Model:       models.Reference(),
+		Model:       RecipeModel(),
 		KNNEvery:    0,
 		MonitorSize: 10000,
 		LogEvery:    10,
 		Out:         "run",
+	}
+}
+
+// RecipeModel is the encoder and head of the default recipe for small grayscale images.
+func RecipeModel() models.Config {
+	return models.Config{
+		Name:     models.SmallCNNName,
+		Channels: []int{32, 64, 128},
+		Strides:  []int{1, 2, 2},
+		PoolGrid: 2,
+		Head:     models.HeadConfig{Kind: models.HeadMLP2, Hidden: 512, Out: 128},
 	}
 }
 

@@ -36,7 +36,7 @@ type demoResult struct {
 func runDemo(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("demo", "demo [--out DIR] [--epochs N] [--max-time 5m] [--json]", stderr)
 	out := fs.String("out", "demo-model", "model directory to write (replaced if it holds an earlier demo)")
-	epochs := fs.Int("epochs", 0, "epochs (0: 2 on the 60k Debian Fashion-MNIST, 8 on the shipped 10k subset)")
+	epochs := fs.Int("epochs", 0, "epochs (0: 3 on the 60k Debian Fashion-MNIST, 10 on the shipped 10k subset)")
 	maxTime := fs.Duration("max-time", 6*time.Minute, "stop training after this long")
 	linear := fs.Bool("linear", false, "also run the linear probe (slower)")
 	jsonOut := fs.Bool("json", false, "print the result as JSON on stdout")
@@ -56,9 +56,9 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	cfg.MaxTime = train.Duration(*maxTime)
 	cfg.Epochs = *epochs
 	if cfg.Epochs == 0 {
-		cfg.Epochs = 2
+		cfg.Epochs = 3
 		if spec != "fashion-mnist" {
-			cfg.Epochs = 8
+			cfg.Epochs = 10
 		}
 	}
 	if _, err := os.Stat(filepath.Join(*out, train.CheckpointFile)); err == nil {
