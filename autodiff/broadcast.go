@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/contrastive-go/contrastive/parallel"
+	"github.com/contrastive-go/contrastive/tensor"
 )
 
 // broadcasting follows NumPy's rules: shapes are aligned at the right; a dimension of size 1 (or a
@@ -46,21 +47,9 @@ func broadcastShapes(op string, a, b []int) broadcasting {
 		strideA *= da
 		strideB *= db
 	}
-	bc.same = len(a) == len(b) && sameInts(a, b)
+	bc.same = tensor.SameShape(a, b)
 	bc.scalarB = strideB == 1
 	return bc
-}
-
-func sameInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // each calls fn(i, ia, ib) for every output index i with the matching indices into a and b, in order.
@@ -103,7 +92,7 @@ func binary(op string, a, b *Var, f func(x, y float32) float32, da, db func(x, y
 				z[i] = f(x[i], y[i])
 			}
 		})
-	case bc.scalarB && sameInts(a.Shape(), bc.out):
+	case bc.scalarB && tensor.SameShape(a.Shape(), bc.out):
 		s := y[0]
 		parallel.For(len(z), 1<<14, func(lo, hi int) {
 			for i := lo; i < hi; i++ {

@@ -3,54 +3,17 @@ package index
 import (
 	"context"
 	"errors"
-	"fmt"
-	"image"
-	"image/png"
-	"os"
+	"github.com/contrastive-go/contrastive/internal/fixture"
 	"path/filepath"
 	"testing"
 
-	"github.com/contrastive-go/contrastive/data"
 	"github.com/contrastive-go/contrastive/models"
 	"github.com/contrastive-go/contrastive/train"
 )
 
-// writeFolder writes n 28×28 grayscale PNGs per class, from the embedded Fashion-MNIST test
-// split, into a class-per-subfolder tree under root, skipping the first skip images of each class.
+// writeFolder writes, per class, the n Fashion-MNIST PNGs after the first skip into root.
 func writeFolder(t *testing.T, root string, classes, n, skip int) {
-	t.Helper()
-	ds, err := data.EmbeddedFashionMNIST()
-	if err != nil {
-		t.Fatal(err)
-	}
-	count := make([]int, classes)
-	for i := 0; i < ds.Len(); i++ {
-		s, err := ds.Get(i)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if s.Label >= classes || count[s.Label] >= n+skip {
-			continue
-		}
-		count[s.Label]++
-		if count[s.Label] <= skip {
-			continue
-		}
-		dir := filepath.Join(root, fmt.Sprintf("class%d", s.Label))
-		os.MkdirAll(dir, 0o755)
-		img := image.NewGray(image.Rect(0, 0, 28, 28))
-		for p, v := range s.Image.Pix {
-			img.Pix[p] = uint8(v*255 + 0.5)
-		}
-		f, err := os.Create(filepath.Join(dir, fmt.Sprintf("%05d.png", i)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := png.Encode(f, img); err != nil {
-			t.Fatal(err)
-		}
-		f.Close()
-	}
+	fixture.FashionFolder(t, root, classes, n, skip)
 }
 
 // tinyModel trains a very small model for one step on root and returns its directory.

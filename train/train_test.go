@@ -3,53 +3,20 @@ package train
 import (
 	"context"
 	"errors"
-	"fmt"
-	"image"
-	"image/png"
+	"github.com/contrastive-go/contrastive/internal/fixture"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/contrastive-go/contrastive/data"
 	"github.com/contrastive-go/contrastive/models"
 )
 
-// writeFolder writes n 28×28 grayscale PNGs per class from the embedded Fashion-MNIST test split
-// into a class-per-subfolder tree and returns its root.
+// writeFolder writes n Fashion-MNIST PNGs per class into a class-per-subfolder tree.
 func writeFolder(t *testing.T, classes, n int) string {
-	t.Helper()
-	ds, err := data.EmbeddedFashionMNIST()
-	if err != nil {
-		t.Fatal(err)
-	}
 	root := t.TempDir()
-	count := make([]int, classes)
-	for i := 0; i < ds.Len(); i++ {
-		s, err := ds.Get(i)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if s.Label >= classes || count[s.Label] >= n {
-			continue
-		}
-		dir := filepath.Join(root, fmt.Sprintf("class%d", s.Label))
-		os.MkdirAll(dir, 0o755)
-		img := image.NewGray(image.Rect(0, 0, 28, 28))
-		for p, v := range s.Image.Pix {
-			img.Pix[p] = uint8(v*255 + 0.5)
-		}
-		f, err := os.Create(filepath.Join(dir, fmt.Sprintf("%05d.png", i)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := png.Encode(f, img); err != nil {
-			t.Fatal(err)
-		}
-		f.Close()
-		count[s.Label]++
-	}
+	fixture.FashionFolder(t, root, classes, n, 0)
 	return root
 }
 

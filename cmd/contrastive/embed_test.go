@@ -6,8 +6,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
-	"image"
-	"image/png"
+	"github.com/contrastive-go/contrastive/internal/fixture"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,39 +19,10 @@ import (
 	"github.com/contrastive-go/contrastive/train"
 )
 
-// embedTestFolder writes n 28×28 grayscale PNGs per class of the embedded Fashion-MNIST test
-// split into a class-per-subfolder tree and returns its root.
+// embedTestFolder writes n Fashion-MNIST PNGs per class into a class-per-subfolder tree.
 func embedTestFolder(t *testing.T, classes, n int) string {
-	t.Helper()
-	ds, err := data.EmbeddedFashionMNIST()
-	if err != nil {
-		t.Fatal(err)
-	}
 	root := t.TempDir()
-	count := make([]int, classes)
-	for i := 0; i < ds.Len(); i++ {
-		s, err := ds.Get(i)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if s.Label >= classes || count[s.Label] >= n {
-			continue
-		}
-		dir := filepath.Join(root, fmt.Sprintf("class%d", s.Label))
-		os.MkdirAll(dir, 0o755)
-		img := image.NewGray(image.Rect(0, 0, 28, 28))
-		for p, v := range s.Image.Pix {
-			img.Pix[p] = uint8(v*255 + 0.5)
-		}
-		var buf bytes.Buffer
-		if err := png.Encode(&buf, img); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%05d.png", i)), buf.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		count[s.Label]++
-	}
+	fixture.FashionFolder(t, root, classes, n, 0)
 	return root
 }
 
