@@ -15,7 +15,8 @@
 // portable 4x4 Go micro-kernel on other CPUs and architectures.
 //
 // The backend is chosen on first use: the environment variable CONTRASTIVE_GEMM=openblas|go forces
-// one; otherwise openblas is used when it loads and go when it does not. Describe and Reason say
+// one; otherwise go is used when this CPU runs one of its assembly micro-kernels (it trains faster
+// than OpenBLAS through purego here), else openblas when it loads, else go. Describe and Reason say
 // what was chosen and why; Use switches backends, for tests and benchmarks.
 //
 // When beta is 0, C is overwritten: whatever it held before, NaN included, does not matter.
