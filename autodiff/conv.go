@@ -185,6 +185,15 @@ func (pl *convPlan) each(n int, fn func(i int)) {
 	})
 }
 
+// im2col builds the column matrix [K, nb·P] of images n0..n0+nb in the worker's scratch.
+func (pl *convPlan) im2col(x []float32, n0, nb int, s *convScratch) []float32 {
+	ld := nb * pl.p
+	s.col = grow(s.col, pl.k*ld)
+	col := s.col
+	pl.each(nb, func(b int) { tensor.Im2col(pl.g, x[(n0+b)*pl.inSz:(n0+b+1)*pl.inSz], col[b*pl.p:], ld) })
+	return col
+}
+
 // forward computes out = conv(x, w) + bias.
 func (pl *convPlan) forward(x, w, bias, out []float32) {
 	g, k, p, cout := pl.g, pl.k, pl.p, pl.cout
@@ -203,9 +212,7 @@ func (pl *convPlan) forward(x, w, bias, out []float32) {
 				tensor.Im2colPanel(g, xs, dst, nr, p0, j0, kb, cols)
 			}, 0, c, ld, pl.gemmThreads)
 		} else {
-			s.col = grow(s.col, k*ld)
-			col := s.col
-			pl.each(nb, func(b int) { tensor.Im2col(g, x[(n0+b)*pl.inSz:(n0+b+1)*pl.inSz], col[b*p:], ld) })
+			col := pl.im2col(x, n0, nb, s)
 			pl.gemm(false, false, cout, ld, k, 1, w, k, col, ld, 0, c, ld)
 		}
 		if nb == 1 {
@@ -269,9 +276,7 @@ func (pl *convPlan) backward(x, w, gy, gx, gw []float32) {
 					tensor.Im2colTPanel(g, xs, dst, nr, p0, j0, kb, cols)
 				}, 1, dw, k, pl.gemmThreads)
 			} else {
-				s.col = grow(s.col, k*ld)
-				col := s.col
-				pl.each(nb, func(b int) { tensor.Im2col(g, x[(n0+b)*pl.inSz:(n0+b+1)*pl.inSz], col[b*p:], ld) })
+				col := pl.im2col(x, n0, nb, s)
 				pl.gemm(false, true, cout, k, ld, 1, gsrc, ld, col, ld, 1, dw, k)
 			}
 		}
