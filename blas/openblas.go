@@ -44,6 +44,11 @@ type openBLAS struct {
 
 	setThreads func(int32) // openblas_set_num_threads, or nil
 
+	// threadMu orders the library's thread setting: a product run on OpenBLAS's own threads
+	// (see libThreadFlops) holds it exclusively while the setting is GOMAXPROCS, every
+	// single-threaded call holds it shared.
+	threadMu sync.RWMutex
+
 	sgemm func(order, transA, transB, m, n, k int32, alpha float32, a []float32, lda int32,
 		b []float32, ldb int32, beta float32, c []float32, ldc int32)
 }
@@ -68,6 +73,13 @@ func loadOpenBLASFrom(names []string) (*openBLAS, error) {
 		name string
 		errs []string
 	)
+	// OpenBLAS's worker threads spin for 2^28 cycles (about 0.1 s) after each threaded call
+	// before they sleep, taking the cores from the engine's goroutines; 2^4 makes them sleep at
+	// once (waking them costs microseconds, nothing beside a product of libThreadFlops). The
+	// library reads the variable when it loads; a value the user set is kept.
+	if _, ok := os.LookupEnv("OPENBLAS_THREAD_TIMEOUT"); !ok {
+		os.Setenv("OPENBLAS_THREAD_TIMEOUT", "4")
+	}
 	for _, n := range names {
 		var err error
 		if h, err = purego.Dlopen(n, purego.RTLD_NOW|purego.RTLD_LOCAL); err == nil {
@@ -92,9 +104,9 @@ func loadOpenBLASFrom(names []string) (*openBLAS, error) {
 	purego.RegisterFunc(&ob.sgemm, sym)
 	if sym, err := purego.Dlsym(h, "openblas_set_num_threads"); err == nil {
 		purego.RegisterFunc(&ob.setThreads, sym)
-		// One OpenBLAS thread: the parallelism is ours (Sgemm splits large products over
-		// GOMAXPROCS goroutines; the convolution runs one product per core). OpenBLAS's own
-		// threads busy-wait between calls and would compete with the engine's goroutines.
+		// One OpenBLAS thread by default: the parallelism is ours (the convolution runs one
+		// product per core, Sgemm splits mid-sized products over GOMAXPROCS goroutines); only
+		// products of at least libThreadFlops run on the library's threads (sgemm2).
 		ob.setThreads(1)
 	}
 	if sym, err := purego.Dlsym(h, "openblas_get_num_threads"); err == nil {
@@ -147,14 +159,32 @@ func (o *openBLAS) describe() string {
 		parts = append(parts, "core "+o.core)
 	}
 	if o.threads > 0 {
-		parts = append(parts, fmt.Sprintf("%d thread per call, large products split over %d goroutines", o.threads, runtime.GOMAXPROCS(0)))
+		parts = append(parts, fmt.Sprintf("%d thread per call, products from %d³ on %d OpenBLAS threads, mid-sized ones split over %d goroutines",
+			o.threads, cbrt(libThreadFlops), runtime.GOMAXPROCS(0), runtime.GOMAXPROCS(0)))
 	}
 	parts = append(parts, o.path)
 	return "openblas (" + strings.Join(parts, "; ") + ")"
 }
 
-// Sgemm checks its arguments and computes the product with single-threaded cblas_sgemm calls,
-// splitting a large product into row (or column) blocks over GOMAXPROCS goroutines. Empty
+// libThreadFlops is the size m·n·k from which Sgemm runs one cblas_sgemm on GOMAXPROCS OpenBLAS
+// threads instead of splitting the product over goroutines. Measured at 1024×1152×256 on 2
+// cores: 187 GFLOP/s on the library's threads against 137 split in two single-threaded calls
+// (each half packs all of B, and OpenBLAS's threads share the packed panels). Below it, a
+// threaded call's start-up and hand-off cost more than they give.
+const libThreadFlops = 1 << 26
+
+// cbrt is the integer cube root of n, rounded down (for describe).
+func cbrt(n int) int {
+	r := 1
+	for (r+1)*(r+1)*(r+1) <= n {
+		r++
+	}
+	return r
+}
+
+// Sgemm checks its arguments and computes the product: a product of at least libThreadFlops
+// with one cblas_sgemm on GOMAXPROCS OpenBLAS threads, a smaller one with single-threaded
+// cblas_sgemm calls, split into row (or column) blocks over GOMAXPROCS goroutines. Empty
 // products (k = 0 or alpha = 0) and sizes beyond OpenBLAS's 32-bit integers are handled in Go.
 func (o *openBLAS) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	o.sgemm2(runtime.GOMAXPROCS(0), transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
@@ -180,6 +210,16 @@ func (o *openBLAS) sgemm2(workers int, transA, transB bool, m, n, k int, alpha f
 			return
 		}
 	}
+	if workers > 1 && o.setThreads != nil && m*n*k >= libThreadFlops {
+		o.threadMu.Lock()
+		defer o.threadMu.Unlock()
+		o.setThreads(int32(workers))
+		defer o.setThreads(1)
+		o.call(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	o.threadMu.RLock()
+	defer o.threadMu.RUnlock()
 	splitProduct(workers, transA, transB, m, n, k, a, lda, b, ldb, c, ldc,
 		func(m, n int, a, b, c []float32) {
 			o.call(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
