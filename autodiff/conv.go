@@ -7,6 +7,7 @@ import (
 	"github.com/contrastive-go/contrastive/blas"
 	"github.com/contrastive-go/contrastive/parallel"
 	"github.com/contrastive-go/contrastive/tensor"
+	"github.com/contrastive-go/contrastive/vec"
 )
 
 // Conv2d is a 2-D convolution (cross-correlation, as in PyTorch's nn.Conv2d with dilation 1 and
@@ -296,7 +297,7 @@ func (pl *convPlan) biasGrad(gy, gb []float32) {
 		for c := lo; c < hi; c++ {
 			var s float64
 			for i := 0; i < pl.n; i++ {
-				s += float64(sum32(gy[i*pl.outSz+c*p : i*pl.outSz+(c+1)*p]))
+				s += float64(vec.Sum(gy[i*pl.outSz+c*p : i*pl.outSz+(c+1)*p]))
 			}
 			gb[c] += float32(s)
 		}
@@ -316,20 +317,4 @@ func addTo(dst, src []float32) {
 	for i, v := range src {
 		dst[i] += v
 	}
-}
-
-// sum32 sums a short slice with four accumulators.
-func sum32(x []float32) float32 {
-	var s0, s1, s2, s3 float32
-	i := 0
-	for ; i+4 <= len(x); i += 4 {
-		s0 += x[i]
-		s1 += x[i+1]
-		s2 += x[i+2]
-		s3 += x[i+3]
-	}
-	for ; i < len(x); i++ {
-		s0 += x[i]
-	}
-	return (s0 + s1) + (s2 + s3)
 }

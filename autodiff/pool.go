@@ -5,6 +5,7 @@ import (
 
 	"github.com/contrastive-go/contrastive/parallel"
 	"github.com/contrastive-go/contrastive/tensor"
+	"github.com/contrastive-go/contrastive/vec"
 )
 
 // poolGeom checks a pooling op's input x [N,C,H,W], kernel and stride, panicking with the op's
@@ -145,7 +146,7 @@ func GlobalAvgPool(x *Var) *Var {
 	xv, y := x.Data(), out.Data()
 	parallel.For(nc, max(1, 4096/hw), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			y[i] = sum32(xv[i*hw:(i+1)*hw]) * inv
+			y[i] = vec.Sum(xv[i*hw:(i+1)*hw]) * inv
 		}
 	})
 	if out.requiresGrad {

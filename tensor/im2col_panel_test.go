@@ -71,3 +71,43 @@ func checkPanels(t *testing.T, name string, rows, cols, nr, kc int, at func(p, j
 		}
 	}
 }
+
+// BenchmarkIm2colPanels times the implicit-im2col packers on the reference model's conv2 and conv3
+// over 8 images, as blas.GemmPackB calls them (kc = 256 rows, nr = 48), per element packed.
+func BenchmarkIm2colPanels(b *testing.B) {
+	for _, c := range []struct {
+		name                         string
+		c, h, w, kh, kw, stride, pad int
+	}{{"conv2", 32, 28, 28, 3, 3, 2, 1}, {"conv3", 64, 14, 14, 3, 3, 2, 1}} {
+		g := NewConvGeom("bench", c.c, c.h, c.w, c.kh, c.kw, c.stride, c.pad)
+		const nb, nr, kc = 8, 48, 256
+		x := make([]float32, nb*c.c*c.h*c.w)
+		for i := range x {
+			x[i] = float32(i % 13)
+		}
+		dst := make([]float32, kc*nr)
+		k, p := g.Rows(), nb*g.Cols()
+		b.Run(c.name+"/col", func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				for r0 := 0; r0 < k; r0 += kc {
+					rows := min(kc, k-r0)
+					for j0 := 0; j0 < p; j0 += nr {
+						Im2colPanel(g, x, dst, nr, r0, j0, rows, min(nr, p-j0))
+					}
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(k*p), "ns/elem")
+		})
+		b.Run(c.name+"/colT", func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				for p0 := 0; p0 < p; p0 += kc {
+					rows := min(kc, p-p0)
+					for j0 := 0; j0 < k; j0 += nr {
+						Im2colTPanel(g, x, dst, nr, p0, j0, rows, min(nr, k-j0))
+					}
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(k*p), "ns/elem")
+		})
+	}
+}

@@ -1,0 +1,209 @@
+#include "textflag.h"
+
+// AVX2+FMA kernels for vec.go's functions. Each handles n elements, n a positive multiple of 8;
+// the Go side does the rest. Operands are in Go assembler order (sources first, destination
+// last): VSUBPS Y15, Y2, Y2 is Y2 = Y2 − Y15 and VFMADD231PS Y2, Y3, Y0 is Y0 += Y3·Y2.
+
+// REDUCE leaves the sum of Y's eight lanes in the low lane of its X register (clobbers tmp).
+#define REDUCE(Y, X, tmpX) \
+	VEXTRACTF128 $1, Y, tmpX; \
+	VADDPS       tmpX, X, X; \
+	VPERMILPS    $0x0e, X, tmpX; \
+	VADDPS       tmpX, X, X; \
+	VPERMILPS    $0x01, X, tmpX; \
+	VADDSS       tmpX, X, X
+
+// func sumAsm(x *float32, n int, mu float32, sq bool) float32
+// Σ x, or Σ (x − mu)² when sq; two accumulators of eight lanes.
+TEXT ·sumAsm(SB), NOSPLIT, $0-28
+	MOVQ         x+0(FP), SI
+	MOVQ         n+8(FP), CX
+	VBROADCASTSS mu+16(FP), Y15
+	MOVBLZX      sq+20(FP), AX
+	VXORPS       Y0, Y0, Y0
+	VXORPS       Y1, Y1, Y1
+	TESTQ        AX, AX
+	JNZ          sq16
+
+sum16:
+	CMPQ   CX, $16
+	JLT    sum8
+	VADDPS (SI), Y0, Y0
+	VADDPS 32(SI), Y1, Y1
+	ADDQ   $64, SI
+	SUBQ   $16, CX
+	JMP    sum16
+
+sum8:
+	CMPQ   CX, $8
+	JLT    sumdone
+	VADDPS (SI), Y0, Y0
+	JMP    sumdone
+
+sq16:
+	CMPQ        CX, $16
+	JLT         sq8
+	VMOVUPS     (SI), Y2
+	VMOVUPS     32(SI), Y3
+	VSUBPS      Y15, Y2, Y2
+	VSUBPS      Y15, Y3, Y3
+	VFMADD231PS Y2, Y2, Y0
+	VFMADD231PS Y3, Y3, Y1
+	ADDQ        $64, SI
+	SUBQ        $16, CX
+	JMP         sq16
+
+sq8:
+	CMPQ        CX, $8
+	JLT         sumdone
+	VMOVUPS     (SI), Y2
+	VSUBPS      Y15, Y2, Y2
+	VFMADD231PS Y2, Y2, Y0
+
+sumdone:
+	VADDPS Y1, Y0, Y0
+	REDUCE(Y0, X0, X1)
+	VMOVSS X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func affineAsm(y, x *float32, n int, a, mu, b float32, relu bool)
+// y = a·(x − mu) + b, then max(0, ·) when relu. The max keeps a NaN (VMAXPS returns its second
+// source, the value, when either is NaN), so a diverging network still shows NaN downstream.
+TEXT ·affineAsm(SB), NOSPLIT, $0-37
+	MOVQ         y+0(FP), DI
+	MOVQ         x+8(FP), SI
+	MOVQ         n+16(FP), CX
+	VBROADCASTSS a+24(FP), Y13
+	VBROADCASTSS mu+28(FP), Y14
+	VBROADCASTSS b+32(FP), Y15
+	VXORPS       Y12, Y12, Y12
+	MOVBLZX      relu+36(FP), AX
+
+affloop:
+	VMOVUPS     (SI), Y0
+	VSUBPS      Y14, Y0, Y0
+	VMOVAPS     Y15, Y1
+	VFMADD231PS Y0, Y13, Y1
+	TESTQ       AX, AX
+	JZ          affstore
+	VMAXPS      Y1, Y12, Y1
+
+affstore:
+	VMOVUPS Y1, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DI
+	SUBQ    $8, CX
+	JNZ     affloop
+	VZEROUPPER
+	RET
+
+// func sumProdDevAsm(gr, x, y *float32, n int, mu float32) (sg, sgd float32)
+// Σ g' and Σ g'·(x − mu), g' = g masked by y (y ≠ nil) or g; accumulators Y0 Y1 (sg) and
+// Y2 Y3 (sgd), sixteen elements a step.
+TEXT ·sumProdDevAsm(SB), NOSPLIT, $0-48
+	MOVQ         gr+0(FP), DI
+	MOVQ         x+8(FP), SI
+	MOVQ         y+16(FP), DX
+	MOVQ         n+24(FP), CX
+	VBROADCASTSS mu+32(FP), Y15
+	VXORPS       Y14, Y14, Y14
+	VXORPS       Y0, Y0, Y0
+	VXORPS       Y1, Y1, Y1
+	VXORPS       Y2, Y2, Y2
+	VXORPS       Y3, Y3, Y3
+
+spd16:
+	CMPQ     CX, $16
+	JLT      spd8
+	VMOVUPS  (DI), Y6
+	VMOVUPS  32(DI), Y7
+	TESTQ    DX, DX
+	JZ       spd16nomask
+	VPCMPEQD (DX), Y14, Y4
+	VPCMPEQD 32(DX), Y14, Y5
+	VPANDN   Y6, Y4, Y6
+	VPANDN   Y7, Y5, Y7
+	ADDQ     $64, DX
+
+spd16nomask:
+	VMOVUPS     (SI), Y8
+	VMOVUPS     32(SI), Y9
+	VSUBPS      Y15, Y8, Y8
+	VSUBPS      Y15, Y9, Y9
+	VADDPS      Y6, Y0, Y0
+	VADDPS      Y7, Y1, Y1
+	VFMADD231PS Y8, Y6, Y2
+	VFMADD231PS Y9, Y7, Y3
+	ADDQ        $64, DI
+	ADDQ        $64, SI
+	SUBQ        $16, CX
+	JMP         spd16
+
+spd8:
+	CMPQ     CX, $8
+	JLT      spddone
+	VMOVUPS  (DI), Y6
+	TESTQ    DX, DX
+	JZ       spd8nomask
+	VPCMPEQD (DX), Y14, Y4
+	VPANDN   Y6, Y4, Y6
+
+spd8nomask:
+	VMOVUPS     (SI), Y8
+	VSUBPS      Y15, Y8, Y8
+	VADDPS      Y6, Y0, Y0
+	VFMADD231PS Y8, Y6, Y2
+
+spddone:
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	REDUCE(Y0, X0, X1)
+	REDUCE(Y2, X2, X3)
+	VMOVSS X0, sg+40(FP)
+	VMOVSS X2, sgd+44(FP)
+	VZEROUPPER
+	RET
+
+// func linCombAsm(dst, gr, x, y *float32, n int, a, b, mu, k float32, acc bool)
+// dst = k + b·(x − mu) + a·g' (+ dst when acc), g' = g masked by y (y ≠ nil) or g.
+TEXT ·linCombAsm(SB), NOSPLIT, $0-57
+	MOVQ         dst+0(FP), DI
+	MOVQ         gr+8(FP), BX
+	MOVQ         x+16(FP), SI
+	MOVQ         y+24(FP), DX
+	MOVQ         n+32(FP), CX
+	VBROADCASTSS a+40(FP), Y11
+	VBROADCASTSS b+44(FP), Y12
+	VBROADCASTSS mu+48(FP), Y14
+	VBROADCASTSS k+52(FP), Y15
+	VXORPS       Y13, Y13, Y13
+	MOVBLZX      acc+56(FP), AX
+
+lcloop:
+	VMOVUPS     (SI), Y0
+	VSUBPS      Y14, Y0, Y0
+	VMOVAPS     Y15, Y1
+	VFMADD231PS Y0, Y12, Y1
+	VMOVUPS     (BX), Y2
+	TESTQ       DX, DX
+	JZ          lcnomask
+	VPCMPEQD    (DX), Y13, Y3
+	VPANDN      Y2, Y3, Y2
+	ADDQ        $32, DX
+
+lcnomask:
+	VFMADD231PS Y2, Y11, Y1
+	TESTQ       AX, AX
+	JZ          lcstore
+	VADDPS      (DI), Y1, Y1
+
+lcstore:
+	VMOVUPS Y1, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, BX
+	ADDQ    $32, DI
+	SUBQ    $8, CX
+	JNZ     lcloop
+	VZEROUPPER
+	RET
