@@ -92,6 +92,8 @@ func TestConvDriversAgree(t *testing.T) {
 		{[]int{4, 5, 6, 7}, []int{7, 5, 1, 1}, 2, 0},    // 1x1 kernel, stride 2
 		{[]int{3, 4, 5, 5}, []int{3, 4, 3, 3}, 1, 1},    // the fewest channels the implicit path takes
 		{[]int{2, 3, 13, 12}, []int{70, 3, 5, 3}, 2, 2}, // Cout past one 64-row panel, 5x3 kernel
+		{[]int{3, 1, 16, 17}, []int{4, 1, 3, 3}, 1, 1},  // 272 positions: one-image chunks, explicit
+		{[]int{2, 4, 18, 16}, []int{5, 4, 3, 3}, 1, 1},  // 288 positions: one-image chunks, implicit
 	}
 	rng := rand.New(rand.NewPCG(5, 6))
 	for si, s := range shapes {
