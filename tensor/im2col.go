@@ -108,59 +108,6 @@ func Im2col(g ConvGeom, src, dst []float32, ld int) {
 	}
 }
 
-// Col2im is the adjoint of Im2col: it accumulates the column matrix src (row stride ld) back into
-// the image gradient dst (C×H×W):
-//
-//	dst[c, oy·Stride − Pad + ky, ox·Stride − Pad + kx] += src[(c·KH·KW + ky·KW + kx)·ld + oy·Wo + ox]
-//
-// skipping positions in the padding.
-func Col2im(g ConvGeom, src []float32, ld int, dst []float32) {
-	hw, p := g.H*g.W, g.Cols()
-	s := g.Stride
-	row := 0
-	for c := 0; c < g.C; c++ {
-		plane := dst[c*hw : (c+1)*hw]
-		for ky := 0; ky < g.KH; ky++ {
-			for kx := 0; kx < g.KW; kx++ {
-				sc := src[row*ld : row*ld+p]
-				row++
-				lo, hi := g.xRange(kx)
-				if lo >= hi {
-					continue
-				}
-				off := kx - g.Pad
-				for oy := 0; oy < g.Ho; oy++ {
-					iy := oy*s - g.Pad + ky
-					if iy < 0 || iy >= g.H {
-						continue
-					}
-					sr := sc[oy*g.Wo+lo : oy*g.Wo+hi]
-					dr := plane[iy*g.W : (iy+1)*g.W]
-					ix := lo*s + off
-					if s == 1 {
-						dd := dr[ix : ix+len(sr)]
-						for i, v := range sr {
-							dd[i] += v
-						}
-						continue
-					}
-					if s == 2 {
-						_ = dr[ix+2*(len(sr)-1)]
-						for i, v := range sr {
-							dr[ix+2*i] += v
-						}
-						continue
-					}
-					for _, v := range sr {
-						dr[ix] += v
-						ix += s
-					}
-				}
-			}
-		}
-	}
-}
-
 // maxPanel is the widest panel whose per-column tables Im2colTPanel keeps on the stack; wider
 // ones allocate.
 const maxPanel = 64
