@@ -25,8 +25,9 @@ import (
 //	dW += G·colᵀ,   dcol = Wᵀ·G then col2im into dx,   db[o] += Σ_{n,y,x} G[n,o,y,x].
 //
 // The products W·col and G·colᵀ never build col: blas.GemmPackB asks for op(B) one packed panel
-// at a time, and tensor.Im2colPanel / Im2colTPanel read those panels straight from the images
-// (implicit im2col). Only dcol, which col2im consumes, is materialised.
+// at a time, and tensor.Im2colPanel / Im2colTPanel read those panels straight from a zero-padded
+// copy of the chunk's images (implicit im2col). Only dcol, which col2im consumes, is
+// materialised.
 //
 // dx is not computed when x needs no gradient (the first layer of a network). Invalid shapes,
 // stride < 1, pad < 0 or a kernel larger than the padded input panic at once.
@@ -143,7 +144,7 @@ func newConvPlan(g tensor.ConvGeom, n, cout int) *convPlan {
 
 // convScratch is one worker's reusable buffers.
 type convScratch struct {
-	col, tmp, dw []float32
+	col, tmp, dw, xp []float32
 }
 
 var convScratchPool = sync.Pool{New: func() any { return new(convScratch) }}
@@ -202,6 +203,14 @@ func (pl *convPlan) im2col(x []float32, n0, nb int, s *convScratch) []float32 {
 	return col
 }
 
+// pad writes the zero-padded copy of images n0..n0+nb that the implicit-im2col panels read
+// (tensor.PadImages) into the worker's scratch.
+func (pl *convPlan) pad(x []float32, n0, nb int, s *convScratch) []float32 {
+	s.xp = grow(s.xp, pl.g.PaddedLen(nb))
+	tensor.PadImages(pl.g, x[n0*pl.inSz:(n0+nb)*pl.inSz], nb, s.xp)
+	return s.xp
+}
+
 // forward computes out = conv(x, w) + bias.
 func (pl *convPlan) forward(x, w, bias, out []float32) {
 	g, k, p, cout := pl.g, pl.k, pl.p, pl.cout
@@ -215,9 +224,9 @@ func (pl *convPlan) forward(x, w, bias, out []float32) {
 			c = s.tmp
 		}
 		if pl.implicit {
-			xs := x[n0*pl.inSz : n1*pl.inSz]
+			xp := pl.pad(x, n0, nb, s)
 			blas.GemmPackB(false, cout, ld, k, 1, w, k, func(dst []float32, nr, p0, j0, kb, cols int) {
-				tensor.Im2colPanel(g, xs, dst, nr, p0, j0, kb, cols)
+				tensor.Im2colPanel(g, xp, dst, nr, p0, j0, kb, cols)
 			}, 0, c, ld, pl.gemmThreads)
 		} else {
 			col := pl.im2col(x, n0, nb, s)
@@ -279,9 +288,9 @@ func (pl *convPlan) backward(x, w, gy, gx, gw []float32) {
 				dw = s.dw
 			}
 			if pl.implicit {
-				xs := x[n0*pl.inSz : n1*pl.inSz]
+				xp := pl.pad(x, n0, nb, s)
 				blas.GemmPackB(false, cout, k, ld, 1, gsrc, ld, func(dst []float32, nr, p0, j0, kb, cols int) {
-					tensor.Im2colTPanel(g, xs, dst, nr, p0, j0, kb, cols)
+					tensor.Im2colTPanel(g, xp, dst, nr, p0, j0, kb, cols)
 				}, 1, dw, k, pl.gemmThreads)
 			} else {
 				col := pl.im2col(x, n0, nb, s)

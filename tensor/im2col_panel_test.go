@@ -21,6 +21,11 @@ func TestIm2colPanelsMatchIm2col(t *testing.T) {
 			for i := range x {
 				x[i] = float32(rng.NormFloat64())
 			}
+			xp := make([]float32, g.PaddedLen(nb))
+			for i := range xp {
+				xp[i] = float32(math.NaN()) // PadImages must write every value
+			}
+			PadImages(g, x, nb, xp)
 			k, n := g.Rows(), nb*g.Cols()
 			col := make([]float32, k*n)
 			for b := 0; b < nb; b++ {
@@ -31,10 +36,10 @@ func TestIm2colPanelsMatchIm2col(t *testing.T) {
 					name := fmt.Sprintf("%+v/nb=%d/nr=%d/kc=%d", c, nb, nr, kc)
 					// op(B) = col: k×n.
 					checkPanels(t, name+"/col", k, n, nr, kc, func(p, j int) float32 { return col[p*n+j] },
-						func(dst []float32, p0, j0, kb, cols int) { Im2colPanel(g, x, dst, nr, p0, j0, kb, cols) })
+						func(dst []float32, p0, j0, kb, cols int) { Im2colPanel(g, xp, dst, nr, p0, j0, kb, cols) })
 					// op(B) = colᵀ: n×k.
 					checkPanels(t, name+"/colT", n, k, nr, kc, func(p, j int) float32 { return col[j*n+p] },
-						func(dst []float32, p0, j0, kb, cols int) { Im2colTPanel(g, x, dst, nr, p0, j0, kb, cols) })
+						func(dst []float32, p0, j0, kb, cols int) { Im2colTPanel(g, xp, dst, nr, p0, j0, kb, cols) })
 				}
 			}
 		}
@@ -86,13 +91,15 @@ func BenchmarkIm2colPanels(b *testing.B) {
 			x[i] = float32(i % 13)
 		}
 		dst := make([]float32, kc*nr)
+		xp := make([]float32, g.PaddedLen(nb))
+		PadImages(g, x, nb, xp)
 		k, p := g.Rows(), nb*g.Cols()
 		b.Run(c.name+"/col", func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				for r0 := 0; r0 < k; r0 += kc {
 					rows := min(kc, k-r0)
 					for j0 := 0; j0 < p; j0 += nr {
-						Im2colPanel(g, x, dst, nr, r0, j0, rows, min(nr, p-j0))
+						Im2colPanel(g, xp, dst, nr, r0, j0, rows, min(nr, p-j0))
 					}
 				}
 			}
@@ -103,7 +110,7 @@ func BenchmarkIm2colPanels(b *testing.B) {
 				for p0 := 0; p0 < p; p0 += kc {
 					rows := min(kc, p-p0)
 					for j0 := 0; j0 < k; j0 += nr {
-						Im2colTPanel(g, x, dst, nr, p0, j0, rows, min(nr, k-j0))
+						Im2colTPanel(g, xp, dst, nr, p0, j0, rows, min(nr, k-j0))
 					}
 				}
 			}

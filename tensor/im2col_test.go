@@ -19,6 +19,9 @@ var im2colCases = []struct {
 	{4, 3, 3, 1, 1, 1, 0},
 	{2, 5, 5, 1, 1, 2, 0},
 	{1, 2, 2, 4, 4, 1, 1},
+	{2, 5, 25, 3, 3, 2, 1}, // Wo = 13: Im2colPanel copies runs
+	{1, 4, 14, 3, 3, 1, 1}, // Wo = 14, stride 1
+	{1, 3, 37, 3, 3, 3, 1}, // Wo = 13, stride 3
 }
 
 // TestIm2colDefinition checks Im2col element by element against its definition, with a row stride

@@ -1,0 +1,193 @@
+package tensor
+
+import "fmt"
+
+// Implicit im2col: a convolution's GEMM (blas.GemmPackB) asks for its right-hand operand one
+// packed panel at a time, and the functions here write those panels straight from the images,
+// never building the column matrix. They read a zero-padded copy of the images (PadImages), so
+// that every tap of every window is an ordinary load: no bounds tests in the inner loops, and
+// for the column matrix itself each panel row is a few strided runs, one per output row it
+// crosses.
+
+// PaddedLen is the length of the padded copy of nb images that PadImages writes:
+// nb·C·(H + 2·Pad)·(W + 2·Pad).
+func (g ConvGeom) PaddedLen(nb int) int { return nb * g.C * (g.H + 2*g.Pad) * (g.W + 2*g.Pad) }
+
+// PadImages copies nb images src (each C×H×W, row-major, one after the other) into dst with a
+// border of Pad zeros on every side of every channel plane: dst is nb·C planes of
+// (H + 2·Pad)×(W + 2·Pad), len(dst) ≥ g.PaddedLen(nb).
+func PadImages(g ConvGeom, src []float32, nb int, dst []float32) {
+	hw, wp := g.H*g.W, g.W+2*g.Pad
+	pp := (g.H + 2*g.Pad) * wp
+	for pl := 0; pl < nb*g.C; pl++ {
+		s := src[pl*hw : (pl+1)*hw]
+		d := dst[pl*pp : (pl+1)*pp]
+		clear(d[:g.Pad*wp])
+		for y := 0; y < g.H; y++ {
+			row := d[(y+g.Pad)*wp : (y+g.Pad+1)*wp]
+			left, mid, right := row[:g.Pad], row[g.Pad:g.Pad+g.W], row[g.Pad+g.W:]
+			for i := range left {
+				left[i] = 0
+			}
+			copy(mid, s[y*g.W:(y+1)*g.W])
+			for i := range right {
+				right[i] = 0
+			}
+		}
+		clear(d[(g.H+g.Pad)*wp:])
+	}
+}
+
+// run is a stretch of a panel's columns that lie on one output row of one image: columns
+// jj … jj+n−1, the first of which reads the padded images at base (plus its tap's offset).
+type run struct{ jj, n, base int }
+
+// minRun is the output width from which Im2colPanel copies runs; narrower images, whose runs
+// are too short to amortise their setup (the reference conv3: 7), go through a table.
+const minRun = 12
+
+// maxRuns is how many runs Im2colPanel keeps on the stack; panels crossing more output rows
+// allocate.
+const maxRuns = 64
+
+// Im2colPanel packs part of the column matrix of a batch of images, for an implicit-im2col GEMM
+// (blas.GemmPackB with op(B) = col). xp is PadImages' copy of nb images; col is the
+// [Rows, nb·Ho·Wo] matrix whose column j = b·Ho·Wo + oy·Wo + ox is output position (oy, ox) of
+// image b and whose row r = c·KH·KW + ky·KW + kx is tap (ky, kx) of channel c. It writes
+//
+//	dst[p·nr + jj] = col[r0+p][j0+jj] = x[b, c, oy·Stride − Pad + ky, ox·Stride − Pad + kx]
+//
+// (0 in the padding) for p < rows and jj < cols, and 0 for cols ≤ jj < nr: rows rows of nr
+// values, the micro-kernels' packed B panel.
+func Im2colPanel(g ConvGeom, xp, dst []float32, nr, r0, j0, rows, cols int) {
+	dst = dst[:rows*nr]
+	wp := g.W + 2*g.Pad
+	plane := (g.H + 2*g.Pad) * wp
+	inSz := g.C * plane
+	p, taps, s := g.Cols(), g.KH*g.KW, g.Stride
+	var rb [maxRuns]run
+	runs := rb[:0]
+	b, q := j0/p, j0%p
+	oy, ox := q/g.Wo, q%g.Wo
+	for jj := 0; jj < cols; {
+		n := min(g.Wo-ox, cols-jj)
+		runs = append(runs, run{jj, n, b*inSz + oy*s*wp + ox*s})
+		jj += n
+		if ox += n; ox == g.Wo {
+			ox = 0
+			if oy++; oy == g.Ho {
+				oy = 0
+				b++
+			}
+		}
+	}
+	if need := ((j0+cols-1)/p + 1) * inSz; need > len(xp) {
+		panic(fmt.Sprintf("tensor.Im2colPanel: padded images hold %d values, column %d needs %d", len(xp), j0+cols-1, need))
+	}
+	c, t := r0/taps, r0%taps
+	if g.Wo < minRun {
+		// Short output rows: one gather through a table of the columns' window origins.
+		var tb [maxPanel]int32
+		base := tb[:0]
+		if cols > maxPanel {
+			base = make([]int32, 0, cols)
+		}
+		for _, ru := range runs {
+			for i := 0; i < ru.n; i++ {
+				base = append(base, int32(ru.base+s*i))
+			}
+		}
+		for r := 0; r < rows; r++ {
+			row := dst[r*nr : (r+1)*nr]
+			src := xp[c*plane+(t/g.KW)*wp+t%g.KW:]
+			d := row[:len(base)]
+			for jj, o := range base {
+				d[jj] = src[o]
+			}
+			clear(row[cols:])
+			if t++; t == taps {
+				t = 0
+				c++
+			}
+		}
+		return
+	}
+	for r := 0; r < rows; r++ {
+		off := c*plane + (t/g.KW)*wp + t%g.KW
+		row := dst[r*nr : (r+1)*nr]
+		for _, ru := range runs {
+			d := row[ru.jj : ru.jj+ru.n]
+			src := xp[ru.base+off:]
+			switch s {
+			case 1:
+				copy(d, src[:len(d)])
+			case 2:
+				src = src[:2*len(d)-1]
+				for i := range d {
+					d[i] = src[2*i]
+				}
+			default:
+				for i := range d {
+					d[i] = src[s*i]
+				}
+			}
+		}
+		clear(row[cols:])
+		if t++; t == taps {
+			t = 0
+			c++
+		}
+	}
+}
+
+// maxPanel is the widest panel whose offset table Im2colTPanel keeps on the stack; wider ones
+// allocate.
+const maxPanel = 64
+
+// Im2colTPanel is Im2colPanel for the transposed column matrix (blas.GemmPackB with
+// op(B) = colᵀ, as in the weight gradient G·colᵀ): row p0+p of colᵀ is output position
+// (b, oy, ox) and column j0+jj is row (c, ky, kx) of col, so that
+//
+//	dst[p·nr + jj] = col[j0+jj][p0+p] = x[b, c, oy·Stride − Pad + ky, ox·Stride − Pad + kx]
+//
+// (0 in the padding) for p < rows and jj < cols, and 0 for cols ≤ jj < nr. xp is PadImages'
+// copy of the images. The columns' offsets within a window of the padded images are tabulated
+// once; each panel row is then one gather through the table.
+func Im2colTPanel(g ConvGeom, xp, dst []float32, nr, p0, j0, rows, cols int) {
+	dst = dst[:rows*nr]
+	wp := g.W + 2*g.Pad
+	plane := (g.H + 2*g.Pad) * wp
+	inSz := g.C * plane
+	p, taps, s := g.Cols(), g.KH*g.KW, g.Stride
+	var tb [maxPanel]int32
+	off := tb[:0]
+	if cols > maxPanel {
+		off = make([]int32, 0, cols)
+	}
+	for jj := 0; jj < cols; jj++ {
+		r := j0 + jj
+		c, t := r/taps, r%taps
+		off = append(off, int32(c*plane+(t/g.KW)*wp+t%g.KW))
+	}
+	if need := (p0+rows-1)/p*inSz + inSz; need > len(xp) {
+		panic(fmt.Sprintf("tensor.Im2colTPanel: padded images hold %d values, row %d needs %d", len(xp), p0+rows-1, need))
+	}
+	b, q := p0/p, p0%p
+	oy, ox := q/g.Wo, q%g.Wo
+	for r := 0; r < rows; r++ {
+		row := dst[r*nr : (r+1)*nr]
+		src := xp[b*inSz+oy*s*wp+ox*s:]
+		d := row[:len(off)]
+		for jj, o := range off {
+			d[jj] = src[o]
+		}
+		clear(row[cols:])
+		if ox++; ox == g.Wo {
+			ox = 0
+			if oy++; oy == g.Ho {
+				oy = 0
+				b++
+			}
+		}
+	}
+}
