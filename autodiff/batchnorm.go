@@ -35,7 +35,8 @@ func BatchNorm(x, gamma, beta *Var, runningMean, runningVar *tensor.Tensor, trai
 
 // BatchNormReLU is ReLU(BatchNorm(x, ...)) in one op: the same values and gradients as the two ops
 // in sequence, without the intermediate tensor, its gradient buffer and the two extra passes over
-// memory. With y the output, the gradient reaching the normalisation is G·[y > 0].
+// memory. With y the output, the gradient reaching the normalisation is G·[y > 0]; the backward
+// pass recomputes [y > 0] from x with the forward arithmetic instead of reading y.
 func BatchNormReLU(x, gamma, beta *Var, runningMean, runningVar *tensor.Tensor, training bool, momentum, eps float32) *Var {
 	return batchNorm("BatchNormReLU", x, gamma, beta, runningMean, runningVar, training, momentum, eps, true)
 }
@@ -70,6 +71,9 @@ func batchNorm(op string, x, gamma, beta *Var, runningMean, runningVar *tensor.T
 	out := Node(op, false, xs, x, gamma, beta)
 	mean := out.tape.Alloc(false, c).Data
 	invstd := out.tape.Alloc(false, c).Data
+	// y = scale·(x − mean) + shift per channel (before the ReLU, when fused).
+	scale := out.tape.Alloc(false, c).Data
+	shift := out.tape.Alloc(false, c).Data
 	xv, y := x.Data(), out.Data()
 	var gv, bv []float32
 	if gamma != nil {
@@ -113,6 +117,7 @@ func batchNorm(op string, x, gamma, beta *Var, runningMean, runningVar *tensor.T
 			if bv != nil {
 				b = bv[ch]
 			}
+			scale[ch], shift[ch] = a, b
 			for i := 0; i < n; i++ {
 				if relu {
 					vec.AffineReLU(seg(y, i, ch), seg(xv, i, ch), a, mean[ch], b)
@@ -142,14 +147,15 @@ func batchNorm(op string, x, gamma, beta *Var, runningMean, runningVar *tensor.T
 			for ch := lo; ch < hi; ch++ {
 				mu, is := mean[ch], invstd[ch]
 				// sg = Σ G, sgd = Σ G·(x − μ); then Σ G·x̂ = invstd·sgd. With the ReLU fused, G is
-				// the output gradient masked by [y > 0].
+				// the output gradient masked by [y > 0], recomputed from x as the forward pass
+				// computed y (so y is not read again).
+				var mask *vec.ReLU
+				if relu {
+					mask = &vec.ReLU{A: scale[ch], B: shift[ch]}
+				}
 				var sg, sgd float64
 				for i := 0; i < n; i++ {
-					var ym []float32
-					if relu {
-						ym = seg(y, i, ch)
-					}
-					a, b := vec.SumProdDev(seg(gy, i, ch), seg(xv, i, ch), ym, mu)
+					a, b := vec.SumProdDev(seg(gy, i, ch), seg(xv, i, ch), mu, mask)
 					sg += float64(a)
 					sgd += float64(b)
 				}
@@ -175,11 +181,7 @@ func batchNorm(op string, x, gamma, beta *Var, runningMean, runningVar *tensor.T
 					k = -a * sg / float64(m)
 				}
 				for i := 0; i < n; i++ {
-					var ym []float32
-					if relu {
-						ym = seg(y, i, ch)
-					}
-					vec.LinComb(seg(gx, i, ch), seg(gy, i, ch), seg(xv, i, ch), ym, float32(a), float32(b), mu, float32(k), !fresh)
+					vec.LinComb(seg(gx, i, ch), seg(gy, i, ch), seg(xv, i, ch), float32(a), float32(b), mu, float32(k), mask, !fresh)
 				}
 			}
 		})

@@ -122,7 +122,7 @@ func BenchmarkConvReferenceLayers(b *testing.B) {
 }
 
 // BenchmarkBatchNorm2d times training-mode forward+backward at the reference model's three
-// BatchNorm shapes.
+// BatchNorm shapes, alone and fused with the ReLU that follows it there.
 func BenchmarkBatchNorm2d(b *testing.B) {
 	for _, shape := range [][]int{{512, 32, 28, 28}, {512, 64, 14, 14}, {512, 128, 7, 7}} {
 		c := shape[1]
@@ -140,16 +140,21 @@ func BenchmarkBatchNorm2d(b *testing.B) {
 			}
 			reportCPU(b, start)
 		})
-		b.Run(fmt.Sprintf("%v/fwd+bwd", shape), func(b *testing.B) {
-			tp := NewTape()
-			start := cpuTime()
-			for i := 0; i < b.N; i++ {
-				out := BatchNorm(tp.Variable(x), gamma, beta, rm, rv, true, 0.1, 1e-5)
-				runBackward(out, g)
-				tp.Reset()
-			}
-			reportCPU(b, start)
-		})
+		for _, op := range []struct {
+			name string
+			fn   func(x, gamma, beta *Var, rm, rv *tensor.Tensor, training bool, momentum, eps float32) *Var
+		}{{"", BatchNorm}, {"+relu", BatchNormReLU}} {
+			b.Run(fmt.Sprintf("%v/fwd+bwd%s", shape, op.name), func(b *testing.B) {
+				tp := NewTape()
+				start := cpuTime()
+				for i := 0; i < b.N; i++ {
+					out := op.fn(tp.Variable(x), gamma, beta, rm, rv, true, 0.1, 1e-5)
+					runBackward(out, g)
+					tp.Reset()
+				}
+				reportCPU(b, start)
+			})
+		}
 	}
 }
 

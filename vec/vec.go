@@ -3,14 +3,9 @@
 // backward. On amd64 with AVX2 and FMA they run in assembly, eight lanes at a time; elsewhere,
 // and for the last few elements of a slice, in the Go loops of this file.
 //
-// "Masked by y" means multiplied by [y ≠ 0], tested on y's bits: for y = max(0, v), the output
-// of a ReLU, that is the ReLU's derivative (y is +0 or positive), built without a branch.
-//
 // The assembly sums in eight (or sixteen) lanes and uses fused multiply-adds, so results differ
 // from the Go loops in the last bits, as any change of summation order would.
 package vec
-
-import "math"
 
 // Sum returns Σ x[i].
 func Sum(x []float32) float32 {
@@ -47,56 +42,41 @@ func affine(y, x []float32, a, mu, b float32, relu bool) {
 	affineGo(y[n:], x[n:], a, mu, b, relu)
 }
 
-// SumProdDev returns Σ g[i] and Σ g[i]·(x[i] − mu), with g masked by y when y is not nil. x and
-// y must be at least as long as g.
-func SumProdDev(g, x, y []float32, mu float32) (sg, sgd float32) {
+// ReLU describes the derivative of a ReLU that follows an affine map of x: [A·(x − mu) + B > 0],
+// the mask a fused BatchNorm+ReLU applies to its output gradient, recomputed from x with the
+// same arithmetic as AffineReLU (so the backward pass need not read the output).
+type ReLU struct{ A, B float32 }
+
+// SumProdDev returns Σ g'[i] and Σ g'[i]·(x[i] − mu), where g' is g masked by relu when relu is
+// not nil, else g. x must be at least as long as g.
+func SumProdDev(g, x []float32, mu float32, relu *ReLU) (sg, sgd float32) {
 	x = x[:len(g)]
-	var yp *float32
-	if y != nil {
-		y = y[:len(g)]
-	}
 	n := simdLen(len(g))
 	if n > 0 {
-		if y != nil {
-			yp = &y[0]
+		var r ReLU
+		if relu != nil {
+			r = *relu
 		}
-		sg, sgd = sumProdDevAsm(&g[0], &x[0], yp, n, mu)
+		sg, sgd = sumProdDevAsm(&g[0], &x[0], n, mu, r.A, r.B, relu != nil)
 	}
-	var yt []float32
-	if y != nil {
-		yt = y[n:]
-	}
-	tg, tgd := sumProdDevGo(g[n:], x[n:], yt, mu)
+	tg, tgd := sumProdDevGo(g[n:], x[n:], mu, relu)
 	return sg + tg, sgd + tgd
 }
 
-// LinComb sets dst[i] = a·g[i] + b·(x[i] − mu) + k, or adds that to dst[i] when accumulate is
-// set, with g masked by y when y is not nil. g, x and y must be at least as long as dst.
-// (BatchNorm's input gradient has this form.)
-func LinComb(dst, g, x, y []float32, a, b, mu, k float32, accumulate bool) {
+// LinComb sets dst[i] = a·g'[i] + b·(x[i] − mu) + k, or adds that to dst[i] when accumulate is
+// set, where g' is g masked by relu when relu is not nil, else g. g and x must be at least as
+// long as dst. (BatchNorm's input gradient has this form.)
+func LinComb(dst, g, x []float32, a, b, mu, k float32, relu *ReLU, accumulate bool) {
 	g, x = g[:len(dst)], x[:len(dst)]
-	if y != nil {
-		y = y[:len(dst)]
-	}
 	n := simdLen(len(dst))
 	if n > 0 {
-		var yp *float32
-		if y != nil {
-			yp = &y[0]
+		var r ReLU
+		if relu != nil {
+			r = *relu
 		}
-		linCombAsm(&dst[0], &g[0], &x[0], yp, n, a, b, mu, k, accumulate)
+		linCombAsm(&dst[0], &g[0], &x[0], n, a, b, mu, k, r.A, r.B, relu != nil, accumulate)
 	}
-	var yt []float32
-	if y != nil {
-		yt = y[n:]
-	}
-	linCombGo(dst[n:], g[n:], x[n:], yt, a, b, mu, k, accumulate)
-}
-
-// mask returns g where y's bits are not zero, else 0.
-func mask(g, y float32) float32 {
-	m := uint32(int32(-math.Float32bits(y)) >> 31) // all ones when y's bits are not 0
-	return math.Float32frombits(math.Float32bits(g) & m)
+	linCombGo(dst[n:], g[n:], x[n:], a, b, mu, k, relu, accumulate)
 }
 
 func sumGo(x []float32) float32 {
@@ -142,32 +122,27 @@ func affineGo(y, x []float32, a, mu, b float32, relu bool) {
 	}
 }
 
-func sumProdDevGo(g, x, y []float32, mu float32) (sg, sgd float32) {
+func sumProdDevGo(g, x []float32, mu float32, relu *ReLU) (sg, sgd float32) {
 	x = x[:len(g)]
-	if y == nil {
-		for i, v := range g {
-			sg += v
-			sgd += v * (x[i] - mu)
-		}
-		return sg, sgd
-	}
-	y = y[:len(g)]
 	for i, v := range g {
-		v = mask(v, y[i])
+		d := x[i] - mu
+		if relu != nil && !(relu.A*d+relu.B > 0) {
+			continue
+		}
 		sg += v
-		sgd += v * (x[i] - mu)
+		sgd += v * d
 	}
 	return sg, sgd
 }
 
-func linCombGo(dst, g, x, y []float32, a, b, mu, k float32, accumulate bool) {
+func linCombGo(dst, g, x []float32, a, b, mu, k float32, relu *ReLU, accumulate bool) {
 	g, x = g[:len(dst)], x[:len(dst)]
 	for i := range dst {
-		gi := g[i]
-		if y != nil {
-			gi = mask(gi, y[i])
+		gi, d := g[i], x[i]-mu
+		if relu != nil && !(relu.A*d+relu.B > 0) {
+			gi = 0
 		}
-		v := a*gi + b*(x[i]-mu) + k
+		v := a*gi + b*d + k
 		if accumulate {
 			v += dst[i]
 		}

@@ -15,7 +15,7 @@ func simdLen(n int) int {
 	return n &^ 7
 }
 
-// The kernels in vec_amd64.s; n is a positive multiple of 8 and y may be nil (no mask).
+// The kernels in vec_amd64.s; n is a positive multiple of 8.
 
 //go:noescape
 func sumAsm(x *float32, n int, mu float32, sq bool) float32
@@ -24,7 +24,7 @@ func sumAsm(x *float32, n int, mu float32, sq bool) float32
 func affineAsm(y, x *float32, n int, a, mu, b float32, relu bool)
 
 //go:noescape
-func sumProdDevAsm(gr, x, y *float32, n int, mu float32) (sg, sgd float32)
+func sumProdDevAsm(gr, x *float32, n int, mu, ra, rb float32, mask bool) (sg, sgd float32)
 
 //go:noescape
-func linCombAsm(dst, gr, x, y *float32, n int, a, b, mu, k float32, acc bool)
+func linCombAsm(dst, gr, x *float32, n int, a, b, mu, k, ra, rb float32, mask, acc bool)

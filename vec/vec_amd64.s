@@ -98,15 +98,26 @@ affstore:
 	VZEROUPPER
 	RET
 
-// func sumProdDevAsm(gr, x, y *float32, n int, mu float32) (sg, sgd float32)
-// Σ g' and Σ g'·(x − mu), g' = g masked by y (y ≠ nil) or g; accumulators Y0 Y1 (sg) and
-// Y2 Y3 (sgd), sixteen elements a step.
+// RELUMASK zeroes the lanes of g where ra·d + rb ≤ 0 (d = x − mu), computed as affineAsm computes
+// a BatchNorm+ReLU output, so that the mask matches the forward pass exactly.
+#define RELUMASK(d, g, t) \
+	VMOVAPS     Y13, t; \
+	VFMADD231PS d, Y12, t; \
+	VCMPPS      $0x1e, Y14, t, t; \
+	VANDPS      t, g, g
+
+// func sumProdDevAsm(gr, x *float32, n int, mu, ra, rb float32, mask bool) (sg, sgd float32)
+// Σ g' and Σ g'·(x − mu), g' = g with the lanes where ra·(x − mu) + rb ≤ 0 zeroed when mask, else
+// g; accumulators Y0 Y1 (sg) and Y2 Y3 (sgd), sixteen elements a step. Y12 ra, Y13 rb, Y14 0,
+// Y15 mu.
 TEXT ·sumProdDevAsm(SB), NOSPLIT, $0-48
 	MOVQ         gr+0(FP), DI
 	MOVQ         x+8(FP), SI
-	MOVQ         y+16(FP), DX
-	MOVQ         n+24(FP), CX
-	VBROADCASTSS mu+32(FP), Y15
+	MOVQ         n+16(FP), CX
+	VBROADCASTSS mu+24(FP), Y15
+	VBROADCASTSS ra+28(FP), Y12
+	VBROADCASTSS rb+32(FP), Y13
+	MOVBLZX      mask+36(FP), AX
 	VXORPS       Y14, Y14, Y14
 	VXORPS       Y0, Y0, Y0
 	VXORPS       Y1, Y1, Y1
@@ -114,23 +125,20 @@ TEXT ·sumProdDevAsm(SB), NOSPLIT, $0-48
 	VXORPS       Y3, Y3, Y3
 
 spd16:
-	CMPQ     CX, $16
-	JLT      spd8
-	VMOVUPS  (DI), Y6
-	VMOVUPS  32(DI), Y7
-	TESTQ    DX, DX
-	JZ       spd16nomask
-	VPCMPEQD (DX), Y14, Y4
-	VPCMPEQD 32(DX), Y14, Y5
-	VPANDN   Y6, Y4, Y6
-	VPANDN   Y7, Y5, Y7
-	ADDQ     $64, DX
+	CMPQ    CX, $16
+	JLT     spd8
+	VMOVUPS (DI), Y6
+	VMOVUPS 32(DI), Y7
+	VMOVUPS (SI), Y8
+	VMOVUPS 32(SI), Y9
+	VSUBPS  Y15, Y8, Y8
+	VSUBPS  Y15, Y9, Y9
+	TESTQ   AX, AX
+	JZ      spd16nomask
+	RELUMASK(Y8, Y6, Y4)
+	RELUMASK(Y9, Y7, Y5)
 
 spd16nomask:
-	VMOVUPS     (SI), Y8
-	VMOVUPS     32(SI), Y9
-	VSUBPS      Y15, Y8, Y8
-	VSUBPS      Y15, Y9, Y9
 	VADDPS      Y6, Y0, Y0
 	VADDPS      Y7, Y1, Y1
 	VFMADD231PS Y8, Y6, Y2
@@ -141,17 +149,16 @@ spd16nomask:
 	JMP         spd16
 
 spd8:
-	CMPQ     CX, $8
-	JLT      spddone
-	VMOVUPS  (DI), Y6
-	TESTQ    DX, DX
-	JZ       spd8nomask
-	VPCMPEQD (DX), Y14, Y4
-	VPANDN   Y6, Y4, Y6
+	CMPQ    CX, $8
+	JLT     spddone
+	VMOVUPS (DI), Y6
+	VMOVUPS (SI), Y8
+	VSUBPS  Y15, Y8, Y8
+	TESTQ   AX, AX
+	JZ      spd8nomask
+	RELUMASK(Y8, Y6, Y4)
 
 spd8nomask:
-	VMOVUPS     (SI), Y8
-	VSUBPS      Y15, Y8, Y8
 	VADDPS      Y6, Y0, Y0
 	VFMADD231PS Y8, Y6, Y2
 
@@ -165,35 +172,36 @@ spddone:
 	VZEROUPPER
 	RET
 
-// func linCombAsm(dst, gr, x, y *float32, n int, a, b, mu, k float32, acc bool)
-// dst = k + b·(x − mu) + a·g' (+ dst when acc), g' = g masked by y (y ≠ nil) or g.
-TEXT ·linCombAsm(SB), NOSPLIT, $0-57
+// func linCombAsm(dst, gr, x *float32, n int, a, b, mu, k, ra, rb float32, mask, acc bool)
+// dst = k + b·(x − mu) + a·g' (+ dst when acc), g' as in sumProdDevAsm.
+// Y10 a, Y11 b, Y12 ra, Y13 rb, Y14 0, Y15 mu, Y9 k.
+TEXT ·linCombAsm(SB), NOSPLIT, $0-58
 	MOVQ         dst+0(FP), DI
 	MOVQ         gr+8(FP), BX
 	MOVQ         x+16(FP), SI
-	MOVQ         y+24(FP), DX
-	MOVQ         n+32(FP), CX
-	VBROADCASTSS a+40(FP), Y11
-	VBROADCASTSS b+44(FP), Y12
-	VBROADCASTSS mu+48(FP), Y14
-	VBROADCASTSS k+52(FP), Y15
-	VXORPS       Y13, Y13, Y13
-	MOVBLZX      acc+56(FP), AX
+	MOVQ         n+24(FP), CX
+	VBROADCASTSS a+32(FP), Y10
+	VBROADCASTSS b+36(FP), Y11
+	VBROADCASTSS mu+40(FP), Y15
+	VBROADCASTSS k+44(FP), Y9
+	VBROADCASTSS ra+48(FP), Y12
+	VBROADCASTSS rb+52(FP), Y13
+	MOVBLZX      mask+56(FP), DX
+	MOVBLZX      acc+57(FP), AX
+	VXORPS       Y14, Y14, Y14
 
 lcloop:
 	VMOVUPS     (SI), Y0
-	VSUBPS      Y14, Y0, Y0
-	VMOVAPS     Y15, Y1
-	VFMADD231PS Y0, Y12, Y1
+	VSUBPS      Y15, Y0, Y0
+	VMOVAPS     Y9, Y1
+	VFMADD231PS Y0, Y11, Y1
 	VMOVUPS     (BX), Y2
 	TESTQ       DX, DX
 	JZ          lcnomask
-	VPCMPEQD    (DX), Y13, Y3
-	VPANDN      Y2, Y3, Y2
-	ADDQ        $32, DX
+	RELUMASK(Y0, Y2, Y3)
 
 lcnomask:
-	VFMADD231PS Y2, Y11, Y1
+	VFMADD231PS Y2, Y10, Y1
 	TESTQ       AX, AX
 	JZ          lcstore
 	VADDPS      (DI), Y1, Y1

@@ -9,6 +9,6 @@ func TestGoLoops(t *testing.T) {
 	useAVX2 = false
 	t.Run("reductions", TestReductionsMatchFloat64)
 	t.Run("elementwise", TestElementwiseMatchFloat64)
-	t.Run("mask", TestMaskIsTheReLUDerivative)
+	t.Run("mask", TestMaskMatchesAffineReLU)
 	t.Run("nan", TestAffineReLUKeepsNaN)
 }

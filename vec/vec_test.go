@@ -7,17 +7,14 @@ import (
 	"testing"
 )
 
-// data returns n values in [-2, 2) and a ReLU-like y with about half its entries +0.
-func data(rng *rand.Rand, n int) (g, x, y []float32) {
-	g, x, y = make([]float32, n), make([]float32, n), make([]float32, n)
+// data returns n values of g and of x in [-2, 2).
+func data(rng *rand.Rand, n int) (g, x []float32) {
+	g, x = make([]float32, n), make([]float32, n)
 	for i := range g {
 		g[i] = 4*rng.Float32() - 2
 		x[i] = 4*rng.Float32() - 2
-		if v := 4*rng.Float32() - 2; v > 0 {
-			y[i] = v
-		}
 	}
-	return g, x, y
+	return g, x
 }
 
 // close reports whether got is within tol of want, relative to scale (the sum of magnitudes).
@@ -33,8 +30,8 @@ func TestReductionsMatchFloat64(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, n := range lengths {
 		for _, off := range []int{0, 3} {
-			g0, x0, y0 := data(rng, n+off)
-			g, x, y := g0[off:], x0[off:], y0[off:]
+			g0, x0 := data(rng, n+off)
+			g, x := g0[off:], x0[off:]
 			mu := float32(0.3)
 			var s, sAbs, sq, sqAbs, sg, sgAbs, sgd, sgdAbs, mg, mgAbs, mgd, mgdAbs float64
 			for i := range x {
@@ -47,7 +44,7 @@ func TestReductionsMatchFloat64(t *testing.T) {
 				sgAbs += math.Abs(gi)
 				sgd += gi * d
 				sgdAbs += math.Abs(gi * d)
-				if y[i] != 0 {
+				if passes(x[i], mu) {
 					mg += gi
 					mgAbs += math.Abs(gi)
 					mgd += gi * d
@@ -68,13 +65,13 @@ func TestReductionsMatchFloat64(t *testing.T) {
 					t.Errorf("%s %s = %v (Go loop %v), want %v", name, c.what, c.got, c.goGo, c.want)
 				}
 			}
-			a, b := SumProdDev(g, x, nil, mu)
-			ga, gb := sumProdDevGo(g, x, nil, mu)
+			a, b := SumProdDev(g, x, mu, nil)
+			ga, gb := sumProdDevGo(g, x, mu, nil)
 			if !close(a, sg, sgAbs, tol) || !close(b, sgd, sgdAbs, tol) || !close(ga, sg, sgAbs, tol) || !close(gb, sgd, sgdAbs, tol) {
 				t.Errorf("%s SumProdDev = %v, %v (Go loop %v, %v), want %v, %v", name, a, b, ga, gb, sg, sgd)
 			}
-			a, b = SumProdDev(g, x, y, mu)
-			ga, gb = sumProdDevGo(g, x, y, mu)
+			a, b = SumProdDev(g, x, mu, relu)
+			ga, gb = sumProdDevGo(g, x, mu, relu)
 			if !close(a, mg, mgAbs, tol) || !close(b, mgd, mgdAbs, tol) || !close(ga, mg, mgAbs, tol) || !close(gb, mgd, mgdAbs, tol) {
 				t.Errorf("%s SumProdDev masked = %v, %v (Go loop %v, %v), want %v, %v", name, a, b, ga, gb, mg, mgd)
 			}
@@ -82,13 +79,19 @@ func TestReductionsMatchFloat64(t *testing.T) {
 	}
 }
 
+// relu is the mask of the tests: about half of data's x pass it.
+var relu = &ReLU{A: 1.3, B: -0.2}
+
+// passes reports whether x passes relu's mask (in float64, away from the boundary in the tests).
+func passes(x, mu float32) bool { return float64(relu.A)*(float64(x)-float64(mu))+float64(relu.B) > 0 }
+
 func TestElementwiseMatchFloat64(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	const a, b, mu, k = float32(1.7), float32(-0.4), float32(0.3), float32(0.05)
 	for _, n := range lengths {
 		for _, off := range []int{0, 5} {
-			g0, x0, y0 := data(rng, n+off)
-			g, x, y := g0[off:], x0[off:], y0[off:]
+			g0, x0 := data(rng, n+off)
+			g, x := g0[off:], x0[off:]
 			prev := make([]float32, n)
 			for i := range prev {
 				prev[i] = rng.Float32()
@@ -117,14 +120,14 @@ func TestElementwiseMatchFloat64(t *testing.T) {
 			for _, masked := range []bool{false, true} {
 				for _, acc := range []bool{false, true} {
 					dst := append([]float32(nil), prev...)
-					var ym []float32
+					var r *ReLU
 					if masked {
-						ym = y
+						r = relu
 					}
-					LinComb(dst, g, x, ym, a, b, mu, k, acc)
+					LinComb(dst, g, x, a, b, mu, k, r, acc)
 					for i := range dst {
 						gi := float64(g[i])
-						if masked && y[i] == 0 {
+						if masked && !passes(x[i], mu) {
 							gi = 0
 						}
 						want := float64(a)*gi + float64(b)*(float64(x[i])-float64(mu)) + float64(k)
@@ -141,33 +144,47 @@ func TestElementwiseMatchFloat64(t *testing.T) {
 	}
 }
 
-func TestMaskIsTheReLUDerivative(t *testing.T) {
-	// y = +0 stops the gradient, any positive y passes it unchanged, whatever the lane.
-	y := make([]float32, 19)
-	g := make([]float32, 19)
-	x := make([]float32, 19)
-	for i := range y {
-		g[i] = float32(i + 1)
-		if i%3 == 0 {
-			y[i] = float32(i) + 0.5
+// TestMaskMatchesAffineReLU checks that the backward mask is exactly the forward ReLU's
+// derivative: the gradient passes where AffineReLU's output is positive and nowhere else, at
+// every length (assembly body and Go tail), including values at and near the boundary.
+func TestMaskMatchesAffineReLU(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	const a, mu, b = float32(0.7), float32(0.1), float32(-0.3)
+	for _, n := range lengths {
+		x := make([]float32, n)
+		for i := range x {
+			switch i % 4 {
+			case 0: // exactly on the boundary: a·(x − mu) + b = 0 up to rounding
+				x[i] = mu - b/a
+			case 1: // one ulp around it
+				x[i] = math.Nextafter32(mu-b/a, float32(i%8))
+			default:
+				x[i] = 4*rng.Float32() - 2
+			}
 		}
-	}
-	dst := make([]float32, 19)
-	LinComb(dst, g, x, y, 1, 0, 0, 0, false)
-	sg, _ := SumProdDev(g, x, y, 0)
-	var want float32
-	for i := range dst {
-		w := float32(0)
-		if i%3 == 0 {
-			w = g[i]
+		y := make([]float32, n)
+		AffineReLU(y, x, a, mu, b)
+		g := make([]float32, n)
+		for i := range g {
+			g[i] = 1
 		}
-		want += w
-		if dst[i] != w {
-			t.Errorf("masked dst[%d] = %v, want %v (y = %v)", i, dst[i], w, y[i])
+		dst := make([]float32, n)
+		r := &ReLU{A: a, B: b}
+		LinComb(dst, g, x, 1, 0, mu, 0, r, false)
+		var want float32
+		for i := range dst {
+			w := float32(0)
+			if y[i] > 0 {
+				w = 1
+			}
+			want += w
+			if dst[i] != w {
+				t.Errorf("n=%d: mask[%d] = %v, but the forward output is %v (x = %v)", n, i, dst[i], y[i], x[i])
+			}
 		}
-	}
-	if sg != want {
-		t.Errorf("masked Σg = %v, want %v", sg, want)
+		if sg, _ := SumProdDev(g, x, mu, r); sg != want {
+			t.Errorf("n=%d: masked Σg = %v, want %v", n, sg, want)
+		}
 	}
 }
 
@@ -187,7 +204,7 @@ func TestAffineReLUKeepsNaN(t *testing.T) {
 func BenchmarkKernels(b *testing.B) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	for _, n := range []int{49, 784, 1 << 16} {
-		g, x, y := data(rng, n)
+		g, x := data(rng, n)
 		dst := make([]float32, n)
 		for _, k := range []struct {
 			name string
@@ -196,8 +213,8 @@ func BenchmarkKernels(b *testing.B) {
 			{"Sum", func() { Sum(x) }},
 			{"SumSqDev", func() { SumSqDev(x, 0.1) }},
 			{"AffineReLU", func() { AffineReLU(dst, x, 1.1, 0.1, 0.2) }},
-			{"SumProdDevMasked", func() { SumProdDev(g, x, y, 0.1) }},
-			{"LinCombMasked", func() { LinComb(dst, g, x, y, 1, 0.5, 0.1, 0.2, false) }},
+			{"SumProdDevMasked", func() { SumProdDev(g, x, 0.1, relu) }},
+			{"LinCombMasked", func() { LinComb(dst, g, x, 1, 0.5, 0.1, 0.2, relu, false) }},
 		} {
 			b.Run(fmt.Sprintf("%s/%d", k.name, n), func(b *testing.B) {
 				for i := 0; i < b.N; i++ {
