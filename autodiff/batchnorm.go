@@ -84,7 +84,7 @@ func batchNorm(op string, x, gamma, beta *Var, runningMean, runningVar *tensor.T
 	}
 	// seg returns channel ch's values of image i.
 	seg := func(d []float32, i, ch int) []float32 { o := (i*c + ch) * hw; return d[o : o+hw] }
-	parallel.For(c, 1, func(lo, hi int) {
+	parallel.Dynamic(c, 1, func(lo, hi int) {
 		for ch := lo; ch < hi; ch++ {
 			var mu, vr float64
 			if training {
@@ -143,7 +143,7 @@ func batchNorm(op string, x, gamma, beta *Var, runningMean, runningVar *tensor.T
 		if beta != nil && beta.requiresGrad {
 			gb = beta.GradBuf()
 		}
-		parallel.For(c, 1, func(lo, hi int) {
+		parallel.Dynamic(c, 1, func(lo, hi int) {
 			for ch := lo; ch < hi; ch++ {
 				mu, is := mean[ch], invstd[ch]
 				// sg = Σ G, sgd = Σ G·(x − μ); then Σ G·x̂ = invstd·sgd. With the ReLU fused, G is

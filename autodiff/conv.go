@@ -3,6 +3,7 @@ package autodiff
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/contrastive-go/contrastive/blas"
 	"github.com/contrastive-go/contrastive/parallel"
@@ -88,7 +89,7 @@ var (
 	// convChunkFloats is the target size, in float32s, of one chunk's column matrix.
 	convChunkFloats = 1 << 18
 	// convWorkers selects the driver: true (the default) runs whole chunks (im2col, GEMM,
-	// scatter) on parallel.For workers, each with a single-threaded GEMM (blas.SgemmSerial), so
+	// scatter) on parallel workers (see convPlan.run), each with a single-threaded GEMM (blas.SgemmSerial), so
 	// a chunk's column matrix is used while it is still in the core's cache and no core waits
 	// on another; false runs the chunks one after the other with the elementwise steps parallel
 	// and each GEMM split over the cores by blas.Sgemm.
@@ -144,7 +145,7 @@ func newConvPlan(g tensor.ConvGeom, n, cout int) *convPlan {
 
 // convScratch is one worker's reusable buffers.
 type convScratch struct {
-	col, tmp, dw, xp []float32
+	col, tmp, xp []float32
 }
 
 var convScratchPool = sync.Pool{New: func() any { return new(convScratch) }}
@@ -156,27 +157,54 @@ func grow(buf []float32, n int) []float32 {
 	return buf[:n]
 }
 
-// run calls fn on every chunk [n0, n1) with scratch buffers. In workers mode the chunks are spread
-// over parallel.For ranges; each range gets its own scratch and, when done, calls merge with it.
-func (pl *convPlan) run(fn func(n0, n1 int, s *convScratch), prep, merge func(s *convScratch)) {
-	body := func(lo, hi int) {
+// convGroups is how many groups of consecutive chunks the weight gradient is accumulated in:
+// each group sums its chunks in order into its own buffer and the groups are added in order at
+// the end, so dW is the same, bit for bit, whichever worker ran which group and however many
+// workers there were.
+const convGroups = 8
+
+// run calls fn(n0, n1, s, grp) on every chunk [n0, n1) with scratch buffers s, the chunks split
+// into groups consecutive groups (grp is the chunk's group). In workers mode, parallel.Workers()
+// goroutines take the next group from a shared counter (a core slowed by another process takes
+// fewer, instead of holding the others up), each running its group's chunks in order; otherwise
+// the calling goroutine runs them all.
+func (pl *convPlan) run(groups int, fn func(n0, n1 int, s *convScratch, grp int)) {
+	groups = max(1, min(groups, pl.chunks))
+	chunks := func(grp int, s *convScratch) {
+		for c := grp * pl.chunks / groups; c < (grp+1)*pl.chunks/groups; c++ {
+			fn(c*pl.chunk, min((c+1)*pl.chunk, pl.n), s, grp)
+		}
+	}
+	if !pl.workers || groups == 1 {
 		s := convScratchPool.Get().(*convScratch)
-		if prep != nil {
-			prep(s)
+		for grp := 0; grp < groups; grp++ {
+			chunks(grp, s)
 		}
-		for c := lo; c < hi; c++ {
-			fn(c*pl.chunk, min((c+1)*pl.chunk, pl.n), s)
-		}
-		if merge != nil {
-			merge(s)
+		convScratchPool.Put(s)
+		return
+	}
+	var next atomic.Int64
+	work := func() {
+		s := convScratchPool.Get().(*convScratch)
+		for {
+			grp := int(next.Add(1)) - 1
+			if grp >= groups {
+				break
+			}
+			chunks(grp, s)
 		}
 		convScratchPool.Put(s)
 	}
-	if pl.workers {
-		parallel.For(pl.chunks, 1, body)
-	} else {
-		body(0, pl.chunks)
+	var wg sync.WaitGroup
+	for w := 1; w < min(parallel.Workers(), groups); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			work()
+		}()
 	}
+	work()
+	wg.Wait()
 }
 
 // each runs fn(i) for i in [0, n): in parallel in phases mode, serially inside a worker.
@@ -214,7 +242,7 @@ func (pl *convPlan) pad(x []float32, n0, nb int, s *convScratch) []float32 {
 // forward computes out = conv(x, w) + bias.
 func (pl *convPlan) forward(x, w, bias, out []float32) {
 	g, k, p, cout := pl.g, pl.k, pl.p, pl.cout
-	pl.run(func(n0, n1 int, s *convScratch) {
+	pl.run(pl.chunks, func(n0, n1 int, s *convScratch, _ int) {
 		nb := n1 - n0
 		ld := nb * p
 		// C is the image's own output when the chunk is one image, else [Cout, nb·P] to scatter.
@@ -250,24 +278,25 @@ func (pl *convPlan) forward(x, w, bias, out []float32) {
 				}
 			}
 		})
-	}, nil, nil)
+	})
 }
 
 // backward accumulates dW into gw and dx into gx (either may be nil) from gy = dS/dout.
 func (pl *convPlan) backward(x, w, gy, gx, gw []float32) {
 	g, k, p, cout := pl.g, pl.k, pl.p, pl.cout
-	var mu sync.Mutex
-	var prep, merge func(s *convScratch)
-	if gw != nil && pl.workers && pl.chunks > 1 {
-		// Each worker accumulates its own dW, summed into gw at the end.
-		prep = func(s *convScratch) { s.dw = grow(s.dw, cout*k); clear(s.dw) }
-		merge = func(s *convScratch) {
-			mu.Lock()
-			addTo(gw, s.dw)
-			mu.Unlock()
+	groups := pl.chunks // dX alone: every chunk on its own
+	var dws []*[]float32
+	if gw != nil {
+		groups = convGroups
+		if pl.workers && min(groups, pl.chunks) > 1 {
+			// One dW buffer per group, added to gw in group order at the end.
+			dws = make([]*[]float32, min(groups, pl.chunks))
+			for i := range dws {
+				dws[i] = getDW(cout * k)
+			}
 		}
 	}
-	pl.run(func(n0, n1 int, s *convScratch) {
+	pl.run(groups, func(n0, n1 int, s *convScratch, grp int) {
 		nb := n1 - n0
 		ld := nb * p
 		gsrc := gy[n0*pl.outSz:]
@@ -284,8 +313,8 @@ func (pl *convPlan) backward(x, w, gy, gx, gw []float32) {
 		}
 		if gw != nil {
 			dw := gw
-			if prep != nil {
-				dw = s.dw
+			if dws != nil {
+				dw = *dws[grp]
 			}
 			if pl.implicit {
 				xp := pl.pad(x, n0, nb, s)
@@ -303,7 +332,26 @@ func (pl *convPlan) backward(x, w, gy, gx, gw []float32) {
 			pl.gemm(true, false, k, ld, cout, 1, w, k, gsrc, ld, 0, col, ld)
 			pl.each(nb, func(b int) { tensor.Col2im(g, col[b*p:], ld, gx[(n0+b)*pl.inSz:(n0+b+1)*pl.inSz]) })
 		}
-	}, prep, merge)
+	})
+	for _, d := range dws {
+		addTo(gw, *d)
+		dwPool.Put(d)
+	}
+}
+
+// dwPool recycles the per-group weight-gradient buffers of convPlan.backward.
+var dwPool sync.Pool
+
+// getDW returns a zeroed buffer of n floats from dwPool.
+func getDW(n int) *[]float32 {
+	p, _ := dwPool.Get().(*[]float32)
+	if p == nil || cap(*p) < n {
+		b := make([]float32, n)
+		return &b
+	}
+	*p = (*p)[:n]
+	clear(*p)
+	return p
 }
 
 // biasGrad accumulates db[o] += Σ_{n,y,x} gy[n,o,y,x].

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 
 	"github.com/contrastive-go/contrastive/blas"
@@ -126,6 +127,33 @@ func TestConvDriversAgree(t *testing.T) {
 						}
 					})
 				}
+			}
+		}
+	}
+}
+
+// TestConvWeightGradIsDeterministic checks that dW is the same, bit for bit, whatever the number
+// of workers: the chunks are accumulated in fixed groups, added in a fixed order.
+func TestConvWeightGradIsDeterministic(t *testing.T) {
+	defer func(c int, w, im bool) { convChunkFloats, convWorkers, convImplicit = c, w, im }(convChunkFloats, convWorkers, convImplicit)
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	convChunkFloats, convWorkers, convImplicit = 200, true, true // one image per chunk: 24 chunks
+	rng := rand.New(rand.NewPCG(11, 12))
+	x, w := randT(rng, 24, 4, 9, 9), randT(rng, 6, 4, 3, 3)
+	var first []float32
+	for _, procs := range []int{1, 2, 3, 5} {
+		runtime.GOMAXPROCS(procs)
+		tp := NewTape()
+		wv := Param(w)
+		out := Conv2d(tp.Variable(x), wv, nil, 1, 1)
+		tp.Backward(SumAll(Mul(out, out)))
+		if first == nil {
+			first = append([]float32(nil), wv.Grad.Data...)
+			continue
+		}
+		for i, v := range wv.Grad.Data {
+			if math.Float32bits(v) != math.Float32bits(first[i]) {
+				t.Fatalf("GOMAXPROCS=%d: dW[%d] = %v, with 1 worker %v", procs, i, v, first[i])
 			}
 		}
 	}
