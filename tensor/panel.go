@@ -1,6 +1,9 @@
 package tensor
 
-import "fmt"
+import (
+	"fmt"
+	"unsafe"
+)
 
 // Implicit im2col: a convolution's GEMM (blas.GemmPackB) asks for its right-hand operand one
 // packed panel at a time, and the functions here write those panels straight from the images,
@@ -174,6 +177,23 @@ func Im2colTPanel(g ConvGeom, xp, dst []float32, nr, p0, j0, rows, cols int) {
 	}
 	b, q := p0/p, p0%p
 	oy, ox := q/g.Wo, q%g.Wo
+	if g.KW == 3 && j0%3 == 0 && cols%3 == 0 && cols >= 6 {
+		// The row's values come in runs of three (kx = 0, 1, 2 of one channel and ky), three
+		// consecutive values of the padded image: copy each run as four values, one 16-byte
+		// load and store, the fourth landing where the next run goes. The last run of a row is
+		// copied value by value, so nothing beyond the row's cols values is written, and the
+		// bound of every 16-byte load is checked once, with the panel's last row.
+		last := q + rows - 1 // output position of the last row, within image b + last/p
+		lb, lq := b+last/p, last%p
+		maxOff := int32(0)
+		for _, o := range off {
+			maxOff = max(maxOff, o)
+		}
+		if lb*inSz+(lq/g.Wo)*s*wp+(lq%g.Wo)*s+int(maxOff)+4 <= len(xp) {
+			im2colTPanelTriples(xp, dst, nr, off, b*inSz, oy, ox, rows, cols, g.Wo, g.Ho, s*wp, s, inSz)
+			return
+		}
+	}
 	for r := 0; r < rows; r++ {
 		row := dst[r*nr : (r+1)*nr]
 		src := xp[b*inSz+oy*s*wp+ox*s:]
@@ -187,6 +207,44 @@ func Im2colTPanel(g ConvGeom, xp, dst []float32, nr, p0, j0, rows, cols int) {
 			if oy++; oy == g.Ho {
 				oy = 0
 				b++
+			}
+		}
+	}
+}
+
+// quad is four float32s: a 16-byte move.
+type quad [4]float32
+
+// im2colTPanelTriples is Im2colTPanel's loop for 3-wide kernels (see there): rows of cols values
+// (a multiple of 3, at least 6) gathered as runs of three through off, the first row's window
+// at image offset base, output position (oy, ox). The caller has checked that every 16-byte load
+// lies inside xp; stores stay inside each row's first cols values.
+func im2colTPanelTriples(xp, dst []float32, nr int, off []int32, base, oy, ox, rows, cols, wo, ho, rowStep, s, inSz int) {
+	runs := cols / 3
+	var tb [maxPanel / 3]int32
+	starts := tb[:0]
+	for i := 0; i < runs; i++ {
+		starts = append(starts, off[3*i])
+	}
+	lastRun := starts[runs-1]
+	full := starts[:runs-1]
+	for r := 0; r < rows; r++ {
+		row := dst[r*nr : (r+1)*nr]
+		org := base + oy*rowStep + ox*s
+		sp := unsafe.Pointer(&xp[org])
+		dp := unsafe.Pointer(&row[0])
+		for i, o := range full {
+			*(*quad)(unsafe.Add(dp, 12*i)) = *(*quad)(unsafe.Add(sp, 4*int(o)))
+		}
+		t := row[3*(runs-1) : 3*runs]
+		sr := xp[org+int(lastRun) : org+int(lastRun)+3]
+		t[0], t[1], t[2] = sr[0], sr[1], sr[2]
+		clear(row[cols:])
+		if ox++; ox == wo {
+			ox = 0
+			if oy++; oy == ho {
+				oy = 0
+				base += inSz
 			}
 		}
 	}
