@@ -22,6 +22,7 @@ var im2colCases = []struct {
 	{2, 5, 25, 3, 3, 2, 1}, // Wo = 13: Im2colPanel copies runs
 	{1, 4, 14, 3, 3, 1, 1}, // Wo = 14, stride 1
 	{1, 3, 37, 3, 3, 3, 1}, // Wo = 13, stride 3
+	{3, 6, 40, 3, 3, 2, 1}, // Wo = 20, stride 2: runs of 8 and an overlapping tail
 }
 
 // TestIm2colDefinition checks Im2col element by element against its definition, with a row stride

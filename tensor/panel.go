@@ -88,7 +88,7 @@ func Im2colPanel(g ConvGeom, xp, dst []float32, nr, r0, j0, rows, cols int) {
 		panic(fmt.Sprintf("tensor.Im2colPanel: padded images hold %d values, column %d needs %d", len(xp), j0+cols-1, need))
 	}
 	c, t := r0/taps, r0%taps
-	if g.Wo < minRun {
+	if g.Wo < minRun && !(s == 2 && haveStride2Asm) {
 		// Short output rows: one gather through a table of the columns' window origins.
 		var tb [maxPanel]int32
 		base := tb[:0]
@@ -115,9 +115,30 @@ func Im2colPanel(g ConvGeom, xp, dst []float32, nr, r0, j0, rows, cols int) {
 		}
 		return
 	}
+	asm := false
+	if s == 2 && haveStride2Asm {
+		// Every run's reads, for the panel's last tap, and one value more, must lie in xp.
+		last := r0 + rows - 1
+		maxOff := (last/taps)*plane + (last%taps/g.KW)*wp + last%taps%g.KW
+		asm = true
+		for _, ru := range runs {
+			if ru.base+maxOff+max(2*ru.n, 16) > len(xp) {
+				asm = false
+			}
+		}
+	}
 	for r := 0; r < rows; r++ {
 		off := c*plane + (t/g.KW)*wp + t%g.KW
 		row := dst[r*nr : (r+1)*nr]
+		if asm {
+			stride2RowAsm(&row[0], &xp[0], &runs[0], len(runs), off, len(dst)-r*nr)
+			clear(row[cols:])
+			if t++; t == taps {
+				t = 0
+				c++
+			}
+			continue
+		}
 		for _, ru := range runs {
 			d := row[ru.jj : ru.jj+ru.n]
 			src := xp[ru.base+off:]
