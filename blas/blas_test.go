@@ -425,3 +425,38 @@ func TestAvailableEndsWithGo(t *testing.T) {
 	}
 	t.Logf("available: %v; go micro-kernels: %s; in use: %s", av, kernelNames(), Describe())
 }
+
+// TestKernelChoiceIgnoresTimingNoise checks that kernelFor picks the same micro-kernel when the
+// in-cache ratings of comparable kernels trade places by a few percent (as they do from one
+// process to the next on a busy machine), takes the small kernel where the large one would
+// mostly compute padding, and still prefers a kernel that is much faster.
+func TestKernelChoiceIgnoresTimingNoise(t *testing.T) {
+	defer func(f func() []rated) { ratedKernels = f }(ratedKernels)
+	big := &kernel{name: "big 8x48", mr: 8, nr: 48}
+	small := &kernel{name: "small 6x16", mr: 6, nr: 16}
+	rate := func(b, s float64) func() []rated {
+		return func() []rated { return []rated{{big, b}, {small, s}} }
+	}
+	shapes := []struct {
+		m, n int
+		want *kernel
+	}{
+		{64, 784, big},  // conv2 forward
+		{288, 784, big}, // conv2 input gradient: 6x16 would save 4% of the area
+		{128, 576, big},
+		{32, 9, small}, // conv1 weight gradient: n = 9 pads to 48
+		{512, 64, small},
+	}
+	for _, r := range []struct{ b, s float64 }{{117, 112}, {112, 117}, {100, 110}} {
+		ratedKernels = rate(r.b, r.s)
+		for _, c := range shapes {
+			if got := kernelFor(c.m, c.n); got != c.want {
+				t.Errorf("ratings %v: kernelFor(%d, %d) = %s, want %s", r, c.m, c.n, got.name, c.want.name)
+			}
+		}
+	}
+	ratedKernels = rate(220, 110) // 512-bit FMA units: the big kernel twice as fast
+	if got := kernelFor(512, 64); got != big {
+		t.Errorf("a kernel twice as fast: kernelFor(512, 64) = %s, want %s", got.name, big.name)
+	}
+}
