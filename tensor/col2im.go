@@ -174,11 +174,21 @@ func col2imRowS1x3(d, a0, b0, c0, a1, b1, c1, a2, b2, c2 []float32) {
 // dst[2·ox] += b[ox] and dst[2·ox+1] += c[ox] + a[ox+1]: the first m = ⌊(W−1)/2⌋ column pairs
 // take all three, then column 2m takes b[m] and, for an even W, column 2m+1 takes c[m] alone.
 // The row loops are written out here rather than in helpers: with the narrow rows of stride-2
-// layers (Wo = 7 at 14×14) the calls cost about 15%.
+// layers (Wo = 7 at 14×14) the calls cost about 15%. With AVX2 and m ≥ 4 each channel's plane goes
+// to col2imS2PlaneAsm instead, which sums in the same order (the same bits) four or eight column
+// pairs at a time; the loops here are what other CPUs and narrower images run.
 func col2im3x3s2(g ConvGeom, src []float32, ld int, dst []float32) {
 	h, w, ho, wo := g.H, g.W, g.Ho, g.Wo
 	hw := h * w
 	m := (w - 1) / 2
+	if haveCol2imAsm && m >= col2imAsmMin {
+		for c := 0; c < g.C; c++ {
+			plane := dst[c*hw : (c+1)*hw]
+			s := src[c*9*ld : c*9*ld+8*ld+ho*wo]
+			col2imS2PlaneAsm(&plane[0], &s[0], ld, h, w, wo, m)
+		}
+		return
+	}
 	for c := 0; c < g.C; c++ {
 		plane := dst[c*hw : (c+1)*hw]
 		r := col2imRows(src, ld, c, ho*wo)
@@ -227,3 +237,7 @@ func col2im3x3s2(g ConvGeom, src []float32, ld int, dst []float32) {
 		}
 	}
 }
+
+// col2imAsmMin is the fewest column pairs m = ⌊(W−1)/2⌋ for which col2im3x3s2 hands the planes
+// to the assembly, which takes them four at a time at least.
+const col2imAsmMin = 4

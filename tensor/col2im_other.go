@@ -1,0 +1,7 @@
+//go:build !amd64
+
+package tensor
+
+const haveCol2imAsm = false
+
+func col2imS2PlaneAsm(d, s *float32, ld, h, w, wo, m int) { panic("tensor: no assembly") }
