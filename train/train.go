@@ -87,6 +87,15 @@ func Run(ctx context.Context, cfg Config, resume bool, log io.Writer) (*Result, 
 	if mcfg.Name == models.MLPName && mcfg.InputDim == 0 {
 		mcfg.InputDim = len(first.Image.Pix)
 	}
+	if mcfg.Name != models.MLPName {
+		// Build the encoder for the images the data gives (a ResNet defaults to RGB, but IDX
+		// and CIFAR-style readers return their own channel count), or say why not.
+		if mcfg.InChannels == 0 {
+			mcfg.InChannels = first.Image.C
+		} else if mcfg.InChannels != first.Image.C {
+			return nil, fmt.Errorf("model %s takes %d-channel images, but %s gives %d-channel images", mcfg.Name, mcfg.InChannels, cfg.Data, first.Image.C)
+		}
+	}
 	size := first.Image.H
 	if first.Image.H != first.Image.W && mcfg.Name != models.MLPName {
 		return nil, fmt.Errorf("images of %s are %dx%d; pass --image-size to train on square crops", cfg.Data, first.Image.W, first.Image.H)

@@ -141,3 +141,29 @@ func TestNonFiniteLossStopsAndKeepsTheCheckpoint(t *testing.T) {
 		t.Error("the last good checkpoint changed")
 	}
 }
+
+// TestEncoderTakesTheDataChannels trains a (narrow) ResNet, whose default input is RGB, on the
+// one-channel Fashion-MNIST IDX files shipped in the binary: the encoder must be built for the
+// data's channels, and an explicit, different channel count must be refused with an error, not
+// a panic inside the first convolution.
+func TestEncoderTakesTheDataChannels(t *testing.T) {
+	cfg := tinyConfig("fashion-mnist:embedded", filepath.Join(t.TempDir(), "resnet"))
+	cfg.Model = models.Config{Name: models.ResNet18CIFARName, Channels: []int{4, 4, 8, 8}, Head: models.HeadConfig{Hidden: 16, Out: 8}}
+	cfg.MaxSteps, cfg.BatchSize = 1, 8
+	if _, err := Run(context.Background(), cfg, false, nil); err != nil {
+		t.Fatalf("ResNet on 1-channel data: %v", err)
+	}
+	md, err := OpenModelDir(cfg.Out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := md.Channels(); got != 1 {
+		t.Errorf("the model directory records %d input channels, want 1", got)
+	}
+	cfg.Out = filepath.Join(t.TempDir(), "rgb")
+	cfg.Model.InChannels = 3
+	_, err = Run(context.Background(), cfg, false, nil)
+	if err == nil || !strings.Contains(err.Error(), "3-channel") || !strings.Contains(err.Error(), "1-channel") {
+		t.Errorf("a 3-channel model on 1-channel data: err = %v, want one naming both channel counts", err)
+	}
+}
