@@ -2,6 +2,7 @@ package autodiff
 
 import (
 	"github.com/contrastive-go/contrastive/parallel"
+	"github.com/contrastive-go/contrastive/vec"
 )
 
 // Unary implements an elementwise op y = f(x) whose derivative d(x, y) may use the input or the
@@ -27,28 +28,18 @@ func Unary(op string, a *Var, f func(x float32) float32, d func(x, y float32) fl
 	return out
 }
 
-// ReLU returns max(x, 0). Its gradient at exactly 0 is 0, as in PyTorch.
+// ReLU returns max(x, 0); NaN stays NaN. Its gradient at exactly 0 is 0, as in PyTorch.
 func ReLU(a *Var) *Var {
 	out := Node("ReLU", false, a.Shape(), a)
 	x, y := a.Data(), out.Data()
 	parallel.For(len(y), 1<<15, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			if v := x[i]; v > 0 {
-				y[i] = v
-			} else {
-				y[i] = 0
-			}
-		}
+		vec.AffineReLU(y[lo:hi], x[lo:hi], 1, 0, 0) // max(0, x); NaN stays NaN, as in PyTorch
 	})
 	if out.requiresGrad {
 		out.backward = func() {
 			g, ga := out.Grad.Data, a.GradBuf()
 			parallel.For(len(y), 1<<15, func(lo, hi int) {
-				for i := lo; i < hi; i++ {
-					if x[i] > 0 {
-						ga[i] += g[i]
-					}
-				}
+				vec.AddPositive(ga[lo:hi], g[lo:hi], x[lo:hi])
 			})
 		}
 	}

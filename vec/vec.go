@@ -1,6 +1,6 @@
 // Package vec holds float32 slice kernels: the reductions and fused elementwise passes that
 // BatchNorm (and its fusion with ReLU) make over every activation, once forward and twice
-// backward. On amd64 with AVX2 and FMA they run in assembly, eight lanes at a time; elsewhere,
+// backward, and the ReLU's own. On amd64 with AVX2 and FMA they run in assembly, eight lanes at a time; elsewhere,
 // and for the last few elements of a slice, in the Go loops of this file.
 //
 // The assembly sums in eight (or sixteen) lanes and uses fused multiply-adds, so results differ
@@ -77,6 +77,26 @@ func LinComb(dst, g, x []float32, a, b, mu, k float32, relu *ReLU, accumulate bo
 		linCombAsm(&dst[0], &g[0], &x[0], n, a, b, mu, k, r.A, r.B, relu != nil, accumulate)
 	}
 	linCombGo(dst[n:], g[n:], x[n:], a, b, mu, k, relu, accumulate)
+}
+
+// AddPositive adds g[i] to dst[i] where x[i] > 0: a ReLU's input gradient, accumulated. g and
+// x must be at least as long as dst.
+func AddPositive(dst, g, x []float32) {
+	g, x = g[:len(dst)], x[:len(dst)]
+	n := simdLen(len(dst))
+	if n > 0 {
+		addPositiveAsm(&dst[0], &g[0], &x[0], n)
+	}
+	addPositiveGo(dst[n:], g[n:], x[n:])
+}
+
+func addPositiveGo(dst, g, x []float32) {
+	g, x = g[:len(dst)], x[:len(dst)]
+	for i, v := range x {
+		if v > 0 {
+			dst[i] += g[i]
+		}
+	}
 }
 
 func sumGo(x []float32) float32 {

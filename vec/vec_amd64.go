@@ -28,3 +28,6 @@ func sumProdDevAsm(gr, x *float32, n int, mu, ra, rb float32, mask bool) (sg, sg
 
 //go:noescape
 func linCombAsm(dst, gr, x *float32, n int, a, b, mu, k, ra, rb float32, mask, acc bool)
+
+//go:noescape
+func addPositiveAsm(dst, gr, x *float32, n int)

@@ -215,3 +215,26 @@ lcstore:
 	JNZ     lcloop
 	VZEROUPPER
 	RET
+
+// func addPositiveAsm(dst, gr, x *float32, n int)
+// dst += g where x > 0 (NaN x adds nothing), eight values a step.
+TEXT ·addPositiveAsm(SB), NOSPLIT, $0-32
+	MOVQ   dst+0(FP), DI
+	MOVQ   gr+8(FP), BX
+	MOVQ   x+16(FP), SI
+	MOVQ   n+24(FP), CX
+	VXORPS Y15, Y15, Y15
+
+aploop:
+	VMOVUPS (SI), Y0
+	VCMPPS  $0x1e, Y15, Y0, Y1
+	VANDPS  (BX), Y1, Y2
+	VADDPS  (DI), Y2, Y2
+	VMOVUPS Y2, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, BX
+	ADDQ    $32, DI
+	SUBQ    $8, CX
+	JNZ     aploop
+	VZEROUPPER
+	RET

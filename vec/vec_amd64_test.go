@@ -11,4 +11,5 @@ func TestGoLoops(t *testing.T) {
 	t.Run("elementwise", TestElementwiseMatchFloat64)
 	t.Run("mask", TestMaskMatchesAffineReLU)
 	t.Run("nan", TestAffineReLUKeepsNaN)
+	t.Run("addpositive", TestAddPositive)
 }

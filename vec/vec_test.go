@@ -188,6 +188,33 @@ func TestMaskMatchesAffineReLU(t *testing.T) {
 	}
 }
 
+func TestAddPositive(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	for _, n := range lengths {
+		g, x := data(rng, n)
+		if n > 3 {
+			x[1], x[2], x[3] = 0, float32(math.Inf(1)), float32(math.NaN())
+		}
+		dst := make([]float32, n+1)
+		for i := range dst {
+			dst[i] = float32(i)
+		}
+		AddPositive(dst[:n], g, x)
+		for i := 0; i < n; i++ {
+			want := float32(i)
+			if x[i] > 0 {
+				want += g[i]
+			}
+			if dst[i] != want {
+				t.Fatalf("n=%d: dst[%d] = %v, want %v (x = %v, g = %v)", n, i, dst[i], want, x[i], g[i])
+			}
+		}
+		if dst[n] != float32(n) {
+			t.Fatalf("n=%d: wrote past the end", n)
+		}
+	}
+}
+
 func TestAffineReLUKeepsNaN(t *testing.T) {
 	x := make([]float32, 16)
 	x[2] = float32(math.NaN())
