@@ -88,6 +88,8 @@ func Conv2d(x, w, b *Var, stride, pad int) *Var {
 var (
 	// convChunkFloats is the target size, in float32s, of one chunk's column matrix.
 	convChunkFloats = 1 << 18
+	// convMinCols is the fewest columns (images · positions) an implicit-im2col chunk takes.
+	convMinCols = 384
 	// convWorkers selects the driver: true (the default) runs whole chunks (im2col, GEMM,
 	// scatter) on parallel workers (see convPlan.run), each with a single-threaded GEMM (blas.SgemmSerial), so
 	// a chunk's column matrix is used while it is still in the core's cache and no core waits
@@ -123,6 +125,13 @@ func newConvPlan(g tensor.ConvGeom, n, cout int) *convPlan {
 	pl.inSz = g.C * g.H * g.W
 	pl.outSz = cout * pl.p
 	pl.chunk = max(1, convChunkFloats/max(1, pl.k*pl.p))
+	if pl.implicit {
+		// Deep layers (many channels, few positions: ResNet's 7×7 and 4×4 stages) would get
+		// chunks of 1–3 images by the column-matrix budget, which the implicit product never
+		// builds: the products are then too narrow for the micro-kernels' 48-wide tiles and
+		// repack all of W for a few columns. Take at least convMinCols columns.
+		pl.chunk = max(pl.chunk, (convMinCols+pl.p-1)/pl.p)
+	}
 	if pl.p >= 256 && pl.p >= 4*cout {
 		// Wide images (conv1 of the reference model: 784 positions, 32 channels) make a
 		// one-image product wide enough for the micro-kernels, and a one-image chunk writes
