@@ -251,6 +251,11 @@ func (pl *convPlan) pad(x []float32, n0, nb int, s *convScratch) []float32 {
 // forward computes out = conv(x, w) + bias.
 func (pl *convPlan) forward(x, w, bias, out []float32) {
 	g, k, p, cout := pl.g, pl.k, pl.p, pl.cout
+	var pa *blas.PackedA
+	if pl.implicit && pl.chunks > 1 {
+		pa = blas.NewPackedA(false, cout, k, 1, w, k, pl.chunk*p) // W packed once for every chunk
+		defer pa.Release()
+	}
 	pl.run(pl.chunks, func(n0, n1 int, s *convScratch, _ int) {
 		nb := n1 - n0
 		ld := nb * p
@@ -262,9 +267,14 @@ func (pl *convPlan) forward(x, w, bias, out []float32) {
 		}
 		if pl.implicit {
 			xp := pl.pad(x, n0, nb, s)
-			blas.GemmPackB(false, cout, ld, k, 1, w, k, func(dst []float32, nr, p0, j0, kb, cols int) {
+			panel := func(dst []float32, nr, p0, j0, kb, cols int) {
 				tensor.Im2colPanel(g, xp, dst, nr, p0, j0, kb, cols)
-			}, 0, c, ld, pl.gemmThreads)
+			}
+			if pa != nil {
+				blas.GemmPackedA(pa, ld, panel, 0, c, ld, pl.gemmThreads)
+			} else {
+				blas.GemmPackB(false, cout, ld, k, 1, w, k, panel, 0, c, ld, pl.gemmThreads)
+			}
 		} else {
 			col := pl.im2col(x, n0, nb, s)
 			pl.gemm(false, false, cout, ld, k, 1, w, k, col, ld, 0, c, ld)
@@ -305,6 +315,13 @@ func (pl *convPlan) backward(x, w, gy, gx, gw []float32) {
 			}
 		}
 	}
+	var paT *blas.PackedA
+	if gx != nil && pl.chunks > 1 {
+		// Wᵀ packed once for every chunk's dcol = Wᵀ·G (on the pure-Go kernels, whatever the
+		// default backend: OpenBLAS would repack it for each chunk).
+		paT = blas.NewPackedA(true, k, cout, 1, w, k, pl.chunk*p)
+		defer paT.Release()
+	}
 	pl.run(groups, func(n0, n1 int, s *convScratch, grp int) {
 		nb := n1 - n0
 		ld := nb * p
@@ -338,7 +355,11 @@ func (pl *convPlan) backward(x, w, gy, gx, gw []float32) {
 		if gx != nil {
 			s.col = grow(s.col, k*ld)
 			col := s.col
-			pl.gemm(true, false, k, ld, cout, 1, w, k, gsrc, ld, 0, col, ld)
+			if paT != nil {
+				blas.GemmPackedA(paT, ld, blas.MatrixB(false, gsrc, ld), 0, col, ld, pl.gemmThreads)
+			} else {
+				pl.gemm(true, false, k, ld, cout, 1, w, k, gsrc, ld, 0, col, ld)
+			}
 			pl.each(nb, func(b int) { tensor.Col2im(g, col[b*p:], ld, gx[(n0+b)*pl.inSz:(n0+b+1)*pl.inSz]) })
 		}
 	})

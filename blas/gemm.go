@@ -129,12 +129,14 @@ const minTaskCols = 192
 func gemm(kern *kernel, workers int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	gemmPacked(kern, workers, transA, m, n, k, alpha, a, lda, func(dst []float32, nr, p0, j0, kb, cols int) {
 		packBPanel(dst, nr, transB, b, ldb, p0, j0, kb, cols)
-	}, beta, c, ldc)
+	}, beta, c, ldc, nil)
 }
 
 // gemmPacked is gemm with op(B)'s nr-column panels written by packB (see PackB) instead of
 // copied from a matrix.
-func gemmPacked(kern *kernel, workers int, transA bool, m, n, k int, alpha float32, a []float32, lda int, packB PackB, beta float32, c []float32, ldc int) {
+//
+// With pa not nil, op(A) comes already packed from pa (a and lda are unused).
+func gemmPacked(kern *kernel, workers int, transA bool, m, n, k int, alpha float32, a []float32, lda int, packB PackB, beta float32, c []float32, ldc int, pa *PackedA) {
 	if m == 0 || n == 0 {
 		return
 	}
@@ -193,8 +195,13 @@ func gemmPacked(kern *kernel, workers int, transA bool, m, n, k int, alpha float
 				if pc == 0 && beta != 0 {
 					scaleC(mb, j1-j0, beta, c[(ic*ldc)+jc+j0:], ldc)
 				}
-				packA(*ws.a, mr, transA, alpha, a, lda, ic, pc, mb, kb)
-				macroKernel(kern, mb, j0, j1, kb, *ws.a, bp, c[ic*ldc+jc:], ldc, *ws.tile, load)
+				ap := *ws.a
+				if pa != nil {
+					ap = pa.block(ic, pc, mb, kb)
+				} else {
+					packA(ap, mr, transA, alpha, a, lda, ic, pc, mb, kb)
+				}
+				macroKernel(kern, mb, j0, j1, kb, ap, bp, c[ic*ldc+jc:], ldc, *ws.tile, load)
 			})
 		}
 	}

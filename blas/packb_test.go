@@ -33,6 +33,18 @@ func packBImpls(t *testing.T) []impl {
 			}
 		}})
 	}
+	for _, workers := range []int{1, 2} {
+		workers := workers
+		out = append(out, impl{fmt.Sprintf("GemmPackedA/%dw", workers), func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+			pa := NewPackedA(transA, m, k, alpha, a, lda, n)
+			defer pa.Release()
+			GemmPackedA(pa, n, MatrixB(transB, b, ldb), beta, c, ldc, workers)
+			// The same packed A again, on the same C: a second product must not see the first.
+			if beta == 0 {
+				GemmPackedA(pa, n, MatrixB(transB, b, ldb), 0, c, ldc, workers)
+			}
+		}})
+	}
 	return out
 }
 
