@@ -147,18 +147,27 @@ func binary(op string, a, b *Var, f func(x, y float32) float32, da, db func(x, y
 
 // Add returns a + b with broadcasting.
 func Add(a, b *Var) *Var {
+	if tensor.SameShape(a.Shape(), b.Shape()) {
+		return sameShape("Add", a, b, opAdd)
+	}
 	return binary("Add", a, b, func(x, y float32) float32 { return x + y },
 		func(x, y, z float32) float32 { return 1 }, func(x, y, z float32) float32 { return 1 })
 }
 
 // Sub returns a − b with broadcasting.
 func Sub(a, b *Var) *Var {
+	if tensor.SameShape(a.Shape(), b.Shape()) {
+		return sameShape("Sub", a, b, opSub)
+	}
 	return binary("Sub", a, b, func(x, y float32) float32 { return x - y },
 		func(x, y, z float32) float32 { return 1 }, func(x, y, z float32) float32 { return -1 })
 }
 
 // Mul returns a ⊙ b (elementwise) with broadcasting.
 func Mul(a, b *Var) *Var {
+	if tensor.SameShape(a.Shape(), b.Shape()) {
+		return sameShape("Mul", a, b, opMul)
+	}
 	return binary("Mul", a, b, func(x, y float32) float32 { return x * y },
 		func(x, y, z float32) float32 { return y }, func(x, y, z float32) float32 { return x })
 }
@@ -167,4 +176,75 @@ func Mul(a, b *Var) *Var {
 func Div(a, b *Var) *Var {
 	return binary("Div", a, b, func(x, y float32) float32 { return x / y },
 		func(x, y, z float32) float32 { return 1 / y }, func(x, y, z float32) float32 { return -z / y })
+}
+
+// Same-shape Add, Sub and Mul (a residual connection, a mask) run these direct loops instead of
+// binary's per-element calls through function values (measured 2–3 ns per element, against
+// well under 1 here).
+const (
+	opAdd = iota
+	opSub
+	opMul
+)
+
+func sameShape(name string, a, b *Var, op int) *Var {
+	out := Node(name, false, a.Shape(), a, b)
+	x, y, z := a.Data(), b.Data(), out.Data()
+	parallel.For(len(z), 1<<14, func(lo, hi int) {
+		x, y, z := x[lo:hi], y[lo:hi], z[lo:hi]
+		switch op {
+		case opAdd:
+			for i := range z {
+				z[i] = x[i] + y[i]
+			}
+		case opSub:
+			for i := range z {
+				z[i] = x[i] - y[i]
+			}
+		default:
+			for i := range z {
+				z[i] = x[i] * y[i]
+			}
+		}
+	})
+	if !out.requiresGrad {
+		return out
+	}
+	out.backward = func() {
+		g := out.Grad.Data
+		// da = 1 (Add, Sub) or y (Mul); db = 1 (Add), −1 (Sub) or x (Mul).
+		signB := float32(1)
+		if op == opSub {
+			signB = -1
+		}
+		for _, side := range []struct {
+			v     *Var
+			other []float32
+			sign  float32
+		}{{a, y, 1}, {b, x, signB}} {
+			if !side.v.requiresGrad {
+				continue
+			}
+			gv := side.v.GradBuf()
+			parallel.For(len(g), 1<<14, func(lo, hi int) {
+				gv, g := gv[lo:hi], g[lo:hi]
+				switch {
+				case op == opMul:
+					o := side.other[lo:hi]
+					for i := range gv {
+						gv[i] += g[i] * o[i]
+					}
+				case side.sign < 0:
+					for i := range gv {
+						gv[i] -= g[i]
+					}
+				default:
+					for i := range gv {
+						gv[i] += g[i]
+					}
+				}
+			})
+		}
+	}
+	return out
 }
