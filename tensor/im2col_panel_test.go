@@ -78,12 +78,16 @@ func checkPanels(t *testing.T, name string, rows, cols, nr, kc int, at func(p, j
 }
 
 // BenchmarkIm2colPanels times the implicit-im2col packers on the reference model's conv2 and conv3
-// over 8 images, as blas.GemmPackB calls them (kc = 256 rows, nr = 48), per element packed.
+// and on two ResNet-like stride-1 3×3 convolutions (output widths 28 and 7) over 8 images, as
+// blas.GemmPackB calls them (kc = 256 rows, nr = 48), per element packed.
 func BenchmarkIm2colPanels(b *testing.B) {
 	for _, c := range []struct {
 		name                         string
 		c, h, w, kh, kw, stride, pad int
-	}{{"conv2", 32, 28, 28, 3, 3, 2, 1}, {"conv3", 64, 14, 14, 3, 3, 2, 1}} {
+	}{
+		{"conv2", 32, 28, 28, 3, 3, 2, 1}, {"conv3", 64, 14, 14, 3, 3, 2, 1},
+		{"s1c64w28", 64, 28, 28, 3, 3, 1, 1}, {"s1c256w7", 256, 7, 7, 3, 3, 1, 1},
+	} {
 		g := NewConvGeom("bench", c.c, c.h, c.w, c.kh, c.kw, c.stride, c.pad)
 		const nb, nr, kc = 8, 48, 256
 		x := make([]float32, nb*c.c*c.h*c.w)

@@ -2,6 +2,8 @@
 
 package tensor
 
-const haveStride2Asm = false
+const haveRowAsm = false
+
+func copyRowAsm(dst, src *float32, runs *run, nruns, off, limit int) { panic("tensor: no assembly") }
 
 func stride2RowAsm(dst, src *float32, runs *run, nruns, off, limit int) { panic("tensor: no assembly") }

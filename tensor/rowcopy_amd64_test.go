@@ -1,0 +1,15 @@
+package tensor
+
+import "testing"
+
+// TestIm2colPanelsWithoutAssembly runs the panel test with the row assembly (copyRowAsm,
+// stride2RowAsm) switched off, so that the Go loops other CPUs run are checked on whole panels
+// too.
+func TestIm2colPanelsWithoutAssembly(t *testing.T) {
+	if !haveRowAsm {
+		t.Skip("no AVX2: the Go loops are what TestIm2colPanelsMatchIm2col checks")
+	}
+	defer func() { haveRowAsm = true }()
+	haveRowAsm = false
+	TestIm2colPanelsMatchIm2col(t)
+}
