@@ -96,10 +96,20 @@ func col2imRows(src []float32, ld, c, n int) (r [9][]float32) {
 
 // col2im3x3s1 is Col2im for a 3×3 window, padding 1, stride 1 (Ho = H, Wo = W). Row iy of dst
 // receives output row oy = iy + 1 − ky of tap row ky, for each ky with 0 ≤ oy < H: all three in
-// the interior, two on the first and last rows.
+// the interior, two on the first and last rows. With AVX2 and W ≥ col2imS1AsmMin each channel's
+// plane goes to col2imS1PlaneAsm instead, which sums in the same order (the same bits) eight
+// columns at a time (four when W < 10); the loops here are what other CPUs and narrower images run.
 func col2im3x3s1(g ConvGeom, src []float32, ld int, dst []float32) {
 	h, w := g.H, g.W
 	hw := h * w
+	if haveCol2imAsm && w >= col2imS1AsmMin {
+		for c := 0; c < g.C; c++ {
+			plane := dst[c*hw : (c+1)*hw]
+			s := src[c*9*ld : c*9*ld+8*ld+hw]
+			col2imS1PlaneAsm(&plane[0], &s[0], ld, h, w)
+		}
+		return
+	}
 	for c := 0; c < g.C; c++ {
 		plane := dst[c*hw : (c+1)*hw]
 		r := col2imRows(src, ld, c, hw)
@@ -237,6 +247,10 @@ func col2im3x3s2(g ConvGeom, src []float32, ld int, dst []float32) {
 		}
 	}
 }
+
+// col2imS1AsmMin is the narrowest image for which col2im3x3s1 hands the planes to the assembly,
+// which takes the W−2 interior columns of a row four at a time at least.
+const col2imS1AsmMin = 6
 
 // col2imAsmMin is the fewest column pairs m = ⌊(W−1)/2⌋ for which col2im3x3s2 hands the planes
 // to the assembly, which takes them four at a time at least.

@@ -13,11 +13,30 @@ import (
 // a row stride wider than one image's columns. Some values are ±0, so that the signs of zero
 // sums are compared too; dst's element past the image must stay untouched.
 func TestCol2imS2AsmBitIdentical(t *testing.T) {
+	checkCol2imAsmBitIdentical(t, 2, []int{1, 2, 3, 4, 7, 8, 14},
+		[]int{1, 2, 3, 5, 6, 8, 9, 10, 11, 13, 14, 15, 16, 17, 18, 19, 20, 27, 28, 33, 34, 35, 36, 49, 50, 51})
+}
+
+// TestCol2imS1AsmBitIdentical is TestCol2imS2AsmBitIdentical for the stride-1 path, whose
+// assembly takes the W−2 interior columns of a row: widths below its minimum (6), in its
+// four-wide range (6 to 9, with 8 among them), exactly eight interior columns (10), between
+// multiples of 8 and on them; one row (only the middle tap row), two (no interior rows) and more,
+// odd and even.
+func TestCol2imS1AsmBitIdentical(t *testing.T) {
+	checkCol2imAsmBitIdentical(t, 1, []int{1, 2, 3, 4, 5, 7, 8, 14},
+		[]int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 15, 16, 17, 18, 19, 25, 26, 27, 28, 32, 33, 34})
+}
+
+// checkCol2imAsmBitIdentical runs Col2im with the assembly on and off for 3×3, padding-1 windows
+// of the given stride on every combination of heights hs, widths ws, one and three channels and
+// a row stride equal to and wider than one image's columns, and requires the same bits.
+func checkCol2imAsmBitIdentical(t *testing.T, stride int, hs, ws []int) {
+	t.Helper()
 	if !haveCol2imAsm {
 		t.Skip("no AVX2")
 	}
 	defer func() { haveCol2imAsm = true }()
-	rng := rand.New(rand.NewPCG(7, 8))
+	rng := rand.New(rand.NewPCG(7, uint64(6+stride)))
 	value := func() float32 {
 		switch rng.IntN(16) {
 		case 0:
@@ -27,13 +46,12 @@ func TestCol2imS2AsmBitIdentical(t *testing.T) {
 		}
 		return float32(rng.NormFloat64())
 	}
-	widths := []int{1, 2, 3, 5, 6, 8, 9, 10, 11, 13, 14, 15, 16, 17, 18, 19, 20, 27, 28, 33, 34, 35, 36, 49, 50, 51}
 	for _, c := range []int{1, 3} {
-		for _, h := range []int{1, 2, 3, 4, 7, 8, 14} {
-			for _, w := range widths {
-				g := NewConvGeom("test", c, h, w, 3, 3, 2, 1)
-				if p := col2imPath(g); p != 2 {
-					t.Fatalf("%+v: Col2im takes path %d, want the stride-2 fast path", g, p)
+		for _, h := range hs {
+			for _, w := range ws {
+				g := NewConvGeom("test", c, h, w, 3, 3, stride, 1)
+				if p := col2imPath(g); p != stride {
+					t.Fatalf("%+v: Col2im takes path %d, want the stride-%d fast path", g, p, stride)
 				}
 				for _, ld := range []int{g.Cols(), g.Cols() + 5} {
 					src := make([]float32, g.Rows()*ld)
@@ -63,7 +81,7 @@ func TestCol2imS2AsmBitIdentical(t *testing.T) {
 	}
 }
 
-// TestCol2imWithoutAssembly runs the Col2im tests with the stride-2 assembly switched off, so that
+// TestCol2imWithoutAssembly runs the Col2im tests with the stride-1 and stride-2 assembly switched off, so that
 // the Go loops other CPUs run are checked too.
 func TestCol2imWithoutAssembly(t *testing.T) {
 	if !haveCol2imAsm {

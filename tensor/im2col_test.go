@@ -107,7 +107,8 @@ func BenchmarkIm2col(b *testing.B) {
 	for _, c := range []struct {
 		name                         string
 		c, h, w, kh, kw, stride, pad int
-	}{{"conv1", 1, 28, 28, 3, 3, 1, 1}, {"conv2", 32, 28, 28, 3, 3, 2, 1}, {"conv3", 64, 14, 14, 3, 3, 2, 1}} {
+	}{{"conv1", 1, 28, 28, 3, 3, 1, 1}, {"conv2", 32, 28, 28, 3, 3, 2, 1}, {"conv3", 64, 14, 14, 3, 3, 2, 1},
+		{"s1c64w28", 64, 28, 28, 3, 3, 1, 1}, {"s1c256w7", 256, 7, 7, 3, 3, 1, 1}} {
 		g := NewConvGeom("bench", c.c, c.h, c.w, c.kh, c.kw, c.stride, c.pad)
 		x := make([]float32, c.c*c.h*c.w)
 		col := make([]float32, g.Rows()*g.Cols())
