@@ -213,12 +213,15 @@ func gemmPacked(kern *kernel, workers int, transA bool, m, n, k int, alpha float
 func macroKernel(kern *kernel, mb, j0, j1, kb int, ap, bp, c []float32, ldc int, tile []float32, load bool) {
 	mr, nr := kern.mr, kern.nr
 	tile = tile[:mr*nr]
-	for jr := j0; jr < j1; jr += nr {
-		nn := min(nr, j1-jr)
-		b := &bp[jr*kb]
-		for ir := 0; ir < mb; ir += mr {
-			mm := min(mr, mb-ir)
-			a := &ap[ir*kb]
+	// A micro-panel (mr×kb, 8 KB for 8x48 at kb 256) stays in L1 across the row of tiles; the B
+	// micro-panels (48 KB for 8x48, more than L1) stream from L2 either way. The other order
+	// also re-read A from L2 for every tile (measured 2048³: 198-203 -> 209 GFLOP/s).
+	for ir := 0; ir < mb; ir += mr {
+		mm := min(mr, mb-ir)
+		a := &ap[ir*kb]
+		for jr := j0; jr < j1; jr += nr {
+			nn := min(nr, j1-jr)
+			b := &bp[jr*kb]
 			ci := ir*ldc + jr
 			if mm == mr && nn == nr {
 				kern.fn(kb, a, b, nr, &c[ci], ldc, load)
