@@ -225,19 +225,31 @@ func sameShape(name string, a, b *Var, op int) *Var {
 			if !side.v.requiresGrad {
 				continue
 			}
-			gv := side.v.GradBuf()
+			// A fresh buffer (the operand's first gradient) is written, not cleared and added to.
+			gv, fresh := side.v.GradFresh()
 			parallel.For(len(g), 1<<14, func(lo, hi int) {
 				gv, g := gv[lo:hi], g[lo:hi]
 				switch {
+				case op == opMul && fresh:
+					o := side.other[lo:hi]
+					for i := range gv {
+						gv[i] = g[i] * o[i]
+					}
 				case op == opMul:
 					o := side.other[lo:hi]
 					for i := range gv {
 						gv[i] += g[i] * o[i]
 					}
+				case side.sign < 0 && fresh:
+					for i := range gv {
+						gv[i] = -g[i]
+					}
 				case side.sign < 0:
 					for i := range gv {
 						gv[i] -= g[i]
 					}
+				case fresh:
+					copy(gv, g)
 				default:
 					for i := range gv {
 						gv[i] += g[i]

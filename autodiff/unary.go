@@ -37,9 +37,14 @@ func ReLU(a *Var) *Var {
 	})
 	if out.requiresGrad {
 		out.backward = func() {
-			g, ga := out.Grad.Data, a.GradBuf()
+			g := out.Grad.Data
+			ga, fresh := a.GradFresh()
 			parallel.For(len(y), 1<<15, func(lo, hi int) {
-				vec.AddPositive(ga[lo:hi], g[lo:hi], x[lo:hi])
+				if fresh {
+					vec.SelectPositive(ga[lo:hi], g[lo:hi], x[lo:hi])
+				} else {
+					vec.AddPositive(ga[lo:hi], g[lo:hi], x[lo:hi])
+				}
 			})
 		}
 	}

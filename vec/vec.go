@@ -90,6 +90,23 @@ func AddPositive(dst, g, x []float32) {
 	addPositiveGo(dst[n:], g[n:], x[n:])
 }
 
+// SelectPositive sets dst[i] = g[i] where x[i] > 0, else 0: a ReLU's input gradient into a
+// fresh buffer. g and x must be at least as long as dst.
+func SelectPositive(dst, g, x []float32) {
+	g, x = g[:len(dst)], x[:len(dst)]
+	n := simdLen(len(dst))
+	if n > 0 {
+		selectPositiveAsm(&dst[0], &g[0], &x[0], n)
+	}
+	for i, v := range x[n:] {
+		if v > 0 {
+			dst[n+i] = g[n+i]
+		} else {
+			dst[n+i] = 0
+		}
+	}
+}
+
 func addPositiveGo(dst, g, x []float32) {
 	g, x = g[:len(dst)], x[:len(dst)]
 	for i, v := range x {

@@ -31,3 +31,6 @@ func linCombAsm(dst, gr, x *float32, n int, a, b, mu, k, ra, rb float32, mask, a
 
 //go:noescape
 func addPositiveAsm(dst, gr, x *float32, n int)
+
+//go:noescape
+func selectPositiveAsm(dst, gr, x *float32, n int)

@@ -238,3 +238,25 @@ aploop:
 	JNZ     aploop
 	VZEROUPPER
 	RET
+
+// func selectPositiveAsm(dst, gr, x *float32, n int)
+// dst = g where x > 0, else 0 (NaN x gives 0), eight values a step.
+TEXT ·selectPositiveAsm(SB), NOSPLIT, $0-32
+	MOVQ   dst+0(FP), DI
+	MOVQ   gr+8(FP), BX
+	MOVQ   x+16(FP), SI
+	MOVQ   n+24(FP), CX
+	VXORPS Y15, Y15, Y15
+
+sploop:
+	VMOVUPS (SI), Y0
+	VCMPPS  $0x1e, Y15, Y0, Y1
+	VANDPS  (BX), Y1, Y2
+	VMOVUPS Y2, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, BX
+	ADDQ    $32, DI
+	SUBQ    $8, CX
+	JNZ     sploop
+	VZEROUPPER
+	RET

@@ -13,4 +13,5 @@ func sumProdDevAsm(_, _ *float32, _ int, _, _, _ float32, _ bool) (float32, floa
 func linCombAsm(_, _, _ *float32, _ int, _, _, _, _, _, _ float32, _, _ bool) {
 	panic("vec: no assembly")
 }
-func addPositiveAsm(_, _, _ *float32, _ int) { panic("vec: no assembly") }
+func addPositiveAsm(_, _, _ *float32, _ int)    { panic("vec: no assembly") }
+func selectPositiveAsm(_, _, _ *float32, _ int) { panic("vec: no assembly") }

@@ -212,6 +212,23 @@ func TestAddPositive(t *testing.T) {
 		if dst[n] != float32(n) {
 			t.Fatalf("n=%d: wrote past the end", n)
 		}
+		for i := range dst {
+			dst[i] = float32(math.NaN()) // a fresh buffer: every value must be written
+		}
+		dst[n] = 42
+		SelectPositive(dst[:n], g, x)
+		for i := 0; i < n; i++ {
+			var want float32
+			if x[i] > 0 {
+				want = g[i]
+			}
+			if dst[i] != want {
+				t.Fatalf("n=%d: SelectPositive dst[%d] = %v, want %v (x = %v)", n, i, dst[i], want, x[i])
+			}
+		}
+		if dst[n] != 42 {
+			t.Fatalf("n=%d: SelectPositive wrote past the end", n)
+		}
 	}
 }
 
