@@ -12,16 +12,34 @@ import (
 // for the column matrix itself each panel row is a few strided runs, one per output row it
 // crosses.
 
+// padLayout is the layout of PadImages' copy: padded rows of wp values, channel planes of plane
+// values, images of image values.
+type padLayout struct{ wp, plane, image int }
+
+func (g ConvGeom) padLayout() padLayout {
+	wp := g.W + 2*g.Pad
+	plane := (g.H + 2*g.Pad) * wp
+	return padLayout{wp: wp, plane: plane, image: g.C * plane}
+}
+
+// tap is the offset, from a window's origin in the padded copy, of the value that column-matrix
+// row r (channel r/(KH·KW), tap (ky, kx)) reads.
+func (pl padLayout) tap(g ConvGeom, r int) int {
+	taps := g.KH * g.KW
+	t := r % taps
+	return r/taps*pl.plane + t/g.KW*pl.wp + t%g.KW
+}
+
 // PaddedLen is the length of the padded copy of nb images that PadImages writes:
 // nb·C·(H + 2·Pad)·(W + 2·Pad).
-func (g ConvGeom) PaddedLen(nb int) int { return nb * g.C * (g.H + 2*g.Pad) * (g.W + 2*g.Pad) }
+func (g ConvGeom) PaddedLen(nb int) int { return nb * g.padLayout().image }
 
 // PadImages copies nb images src (each C×H×W, row-major, one after the other) into dst with a
 // border of Pad zeros on every side of every channel plane: dst is nb·C planes of
 // (H + 2·Pad)×(W + 2·Pad), len(dst) ≥ g.PaddedLen(nb).
 func PadImages(g ConvGeom, src []float32, nb int, dst []float32) {
-	hw, wp := g.H*g.W, g.W+2*g.Pad
-	pp := (g.H + 2*g.Pad) * wp
+	lay := g.padLayout()
+	hw, wp, pp := g.H*g.W, lay.wp, lay.plane
 	for pl := 0; pl < nb*g.C; pl++ {
 		s := src[pl*hw : (pl+1)*hw]
 		d := dst[pl*pp : (pl+1)*pp]
@@ -68,10 +86,9 @@ const maxRuns = 64
 // values, the micro-kernels' packed B panel.
 func Im2colPanel(g ConvGeom, xp, dst []float32, nr, r0, j0, rows, cols int) {
 	dst = dst[:rows*nr]
-	wp := g.W + 2*g.Pad
-	plane := (g.H + 2*g.Pad) * wp
-	inSz := g.C * plane
-	p, taps, s := g.Cols(), g.KH*g.KW, g.Stride
+	lay := g.padLayout()
+	wp, inSz := lay.wp, lay.image
+	p, s := g.Cols(), g.Stride
 	var rb [maxRuns]run
 	runs := rb[:0]
 	b, q := j0/p, j0%p
@@ -91,13 +108,11 @@ func Im2colPanel(g ConvGeom, xp, dst []float32, nr, r0, j0, rows, cols int) {
 	if need := ((j0+cols-1)/p + 1) * inSz; need > len(xp) {
 		panic(fmt.Sprintf("tensor.Im2colPanel: padded images hold %d values, column %d needs %d", len(xp), j0+cols-1, need))
 	}
-	c, t := r0/taps, r0%taps
 	asm := false
 	if (s == 1 || s == 2) && haveRowAsm {
 		// Every run's reads, for the panel's last tap, must lie in xp: s·n values, and at
 		// least a group's worth (8·s) for runs shorter than a group.
-		last := r0 + rows - 1
-		maxOff := (last/taps)*plane + (last%taps/g.KW)*wp + last%taps%g.KW
+		maxOff := lay.tap(g, r0+rows-1)
 		asm = true
 		for _, ru := range runs {
 			if ru.base+maxOff+s*max(ru.n, 8) > len(xp) {
@@ -119,21 +134,17 @@ func Im2colPanel(g ConvGeom, xp, dst []float32, nr, r0, j0, rows, cols int) {
 		}
 		for r := 0; r < rows; r++ {
 			row := dst[r*nr : (r+1)*nr]
-			src := xp[c*plane+(t/g.KW)*wp+t%g.KW:]
+			src := xp[lay.tap(g, r0+r):]
 			d := row[:len(base)]
 			for jj, o := range base {
 				d[jj] = src[o]
 			}
 			clear(row[cols:])
-			if t++; t == taps {
-				t = 0
-				c++
-			}
 		}
 		return
 	}
 	for r := 0; r < rows; r++ {
-		off := c*plane + (t/g.KW)*wp + t%g.KW
+		off := lay.tap(g, r0+r)
 		row := dst[r*nr : (r+1)*nr]
 		if asm {
 			if s == 1 {
@@ -142,10 +153,6 @@ func Im2colPanel(g ConvGeom, xp, dst []float32, nr, r0, j0, rows, cols int) {
 				stride2RowAsm(&row[0], &xp[0], &runs[0], len(runs), off, len(dst)-r*nr)
 			}
 			clear(row[cols:])
-			if t++; t == taps {
-				t = 0
-				c++
-			}
 			continue
 		}
 		for _, ru := range runs {
@@ -166,10 +173,6 @@ func Im2colPanel(g ConvGeom, xp, dst []float32, nr, r0, j0, rows, cols int) {
 			}
 		}
 		clear(row[cols:])
-		if t++; t == taps {
-			t = 0
-			c++
-		}
 	}
 }
 
@@ -188,19 +191,16 @@ const maxPanel = 64
 // once; each panel row is then one gather through the table.
 func Im2colTPanel(g ConvGeom, xp, dst []float32, nr, p0, j0, rows, cols int) {
 	dst = dst[:rows*nr]
-	wp := g.W + 2*g.Pad
-	plane := (g.H + 2*g.Pad) * wp
-	inSz := g.C * plane
-	p, taps, s := g.Cols(), g.KH*g.KW, g.Stride
+	lay := g.padLayout()
+	wp, inSz := lay.wp, lay.image
+	p, s := g.Cols(), g.Stride
 	var tb [maxPanel]int32
 	off := tb[:0]
 	if cols > maxPanel {
 		off = make([]int32, 0, cols)
 	}
 	for jj := 0; jj < cols; jj++ {
-		r := j0 + jj
-		c, t := r/taps, r%taps
-		off = append(off, int32(c*plane+(t/g.KW)*wp+t%g.KW))
+		off = append(off, int32(lay.tap(g, j0+jj)))
 	}
 	if need := (p0+rows-1)/p*inSz + inSz; need > len(xp) {
 		panic(fmt.Sprintf("tensor.Im2colTPanel: padded images hold %d values, row %d needs %d", len(xp), p0+rows-1, need))
