@@ -26,9 +26,10 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"unicode/utf8"
 	"unsafe"
+
+	"github.com/contrastive-go/contrastive/internal/atomicfile"
 )
 
 // Magic starts every index file.
@@ -322,41 +323,8 @@ func (c *countWriter) Write(p []byte) (int, error) {
 // Save writes the index to path atomically: a temporary file in the same directory, fsynced,
 // then renamed over path, then the directory fsynced.
 func (x *Index) Save(path string) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("writing index %s: %w", path, err)
-	}
-	tmp := f.Name()
-	fail := func(err error) error {
-		f.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("writing index %s: %w", path, err)
-	}
-	bw := bufio.NewWriterSize(f, 1<<20)
-	if _, err := x.WriteTo(bw); err != nil {
-		return fail(err)
-	}
-	if err := bw.Flush(); err != nil {
-		return fail(err)
-	}
-	if err := f.Chmod(0o644); err != nil {
-		return fail(err)
-	}
-	if err := f.Sync(); err != nil {
-		return fail(err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("writing index %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("writing index %s: %w", path, err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
+	return atomicfile.Write(path, "index", func(w io.Writer) error {
+		_, err := x.WriteTo(w)
+		return err
+	})
 }

@@ -32,6 +32,7 @@ import (
 
 	"github.com/contrastive-go/contrastive/data"
 	"github.com/contrastive-go/contrastive/infer"
+	"github.com/contrastive-go/contrastive/internal/atomicfile"
 	"github.com/contrastive-go/contrastive/safetensors"
 	"github.com/contrastive-go/contrastive/tensor"
 	"github.com/contrastive-go/contrastive/train"
@@ -183,19 +184,19 @@ func writeEmbeddings(res *infer.Result, out, format string, meta embedMeta) ([]s
 	files := []string{out}
 	switch format {
 	case "npy":
-		if err := writeAtomic(base+".ids.txt", func(w io.Writer) error { return writeIDs(w, res.IDs) }); err != nil {
+		if err := atomicfile.Write(base+".ids.txt", "", func(w io.Writer) error { return writeIDs(w, res.IDs) }); err != nil {
 			return nil, err
 		}
 		files = append(files, base+".ids.txt")
 		if labelled {
-			if err := writeAtomic(base+".labels.npy", func(w io.Writer) error { return writeInt64NPY(w, res.Labels) }); err != nil {
+			if err := atomicfile.Write(base+".labels.npy", "", func(w io.Writer) error { return writeInt64NPY(w, res.Labels) }); err != nil {
 				return nil, err
 			}
 			files = append(files, base+".labels.npy")
 		}
-		return files, writeAtomic(out, func(w io.Writer) error { return data.WriteNPY(w, res.Data, res.N, res.D) })
+		return files, atomicfile.Write(out, "", func(w io.Writer) error { return data.WriteNPY(w, res.Data, res.N, res.D) })
 	case "csv":
-		return files, writeAtomic(out, func(w io.Writer) error { return writeEmbeddingCSV(w, res, labelled) })
+		return files, atomicfile.Write(out, "", func(w io.Writer) error { return writeEmbeddingCSV(w, res, labelled) })
 	case "safetensors":
 		m := map[string]string{"features": featureName(meta.projection), "model": meta.model, "data": meta.data, "n": strconv.Itoa(res.N), "dim": strconv.Itoa(res.D)}
 		if meta.classes != nil {
@@ -209,7 +210,7 @@ func writeEmbeddings(res *infer.Result, out, format string, meta embedMeta) ([]s
 		if len(ids) <= maxMetadataIDs {
 			m["ids"] = string(ids)
 		} else {
-			if err := writeAtomic(base+".ids.txt", func(w io.Writer) error { return writeIDs(w, res.IDs) }); err != nil {
+			if err := atomicfile.Write(base+".ids.txt", "", func(w io.Writer) error { return writeIDs(w, res.IDs) }); err != nil {
 				return nil, err
 			}
 			m["ids_file"] = filepath.Base(base + ".ids.txt")
@@ -225,7 +226,7 @@ func writeEmbeddings(res *infer.Result, out, format string, meta embedMeta) ([]s
 			ts["labels"] = tensor.FromSlice(l, res.N)
 			dt["labels"] = safetensors.I64
 		}
-		return files, writeAtomic(out, func(w io.Writer) error { return safetensors.WriteTyped(w, ts, dt, m) })
+		return files, atomicfile.Write(out, "", func(w io.Writer) error { return safetensors.WriteTyped(w, ts, dt, m) })
 	}
 	return nil, fmt.Errorf("unknown format %q", format)
 }
@@ -295,47 +296,4 @@ func writeEmbeddingCSV(w io.Writer, res *infer.Result, labelled bool) error {
 	}
 	cw.Flush()
 	return cw.Error()
-}
-
-// writeAtomic streams a file into place the way train.WriteFileAtomic writes one from memory: a
-// temporary file in the same directory, fsynced and renamed over path, so a crash leaves the old
-// file or the new one, never a torn one. Streaming keeps large CSV output out of memory.
-func writeAtomic(path string, write func(io.Writer) error) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	tmp := f.Name()
-	fail := func(err error) error {
-		f.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	bw := bufio.NewWriterSize(f, 1<<20)
-	if err := write(bw); err != nil {
-		return fail(err)
-	}
-	if err := bw.Flush(); err != nil {
-		return fail(err)
-	}
-	if err := f.Sync(); err != nil {
-		return fail(err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Chmod(tmp, 0o644); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
 }
