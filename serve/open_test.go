@@ -3,7 +3,6 @@ package serve
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -12,31 +11,10 @@ import (
 
 	"github.com/contrastive-go/contrastive/data"
 	"github.com/contrastive-go/contrastive/index"
+	testfixture "github.com/contrastive-go/contrastive/internal/fixture"
 	"github.com/contrastive-go/contrastive/models"
 	"github.com/contrastive-go/contrastive/train"
 )
-
-// writeFolder writes n 28×28 grayscale Fashion-MNIST PNGs per class under root/classK/.
-func writeFolder(t *testing.T, root string, classes, n int) {
-	t.Helper()
-	ds, err := data.EmbeddedFashionMNIST()
-	if err != nil {
-		t.Fatal(err)
-	}
-	count := make([]int, classes)
-	for i := 0; i < ds.Len(); i++ {
-		s, _ := ds.Get(i)
-		if s.Label >= classes || count[s.Label] >= n {
-			continue
-		}
-		count[s.Label]++
-		dir := filepath.Join(root, fmt.Sprintf("class%d", s.Label))
-		os.MkdirAll(dir, 0o755)
-		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%05d.png", i)), pngOf(t, s.Image), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
 
 func trainTiny(t *testing.T, root string, seed uint64) string {
 	t.Helper()
@@ -52,7 +30,7 @@ func trainTiny(t *testing.T, root string, seed uint64) string {
 
 func TestOpenServesAnIndexBuiltByItsModelAndRefusesAnotherModel(t *testing.T) {
 	root := t.TempDir()
-	writeFolder(t, root, 2, 8)
+	testfixture.FashionFolder(t, root, 2, 8, 0)
 	modelDir := trainTiny(t, root, 1)
 	md, err := train.OpenModelDir(modelDir)
 	if err != nil {
