@@ -3,7 +3,6 @@ package autodiff
 import (
 	"fmt"
 	"sync"
-	"sync/atomic"
 
 	"github.com/contrastive-go/contrastive/blas"
 	"github.com/contrastive-go/contrastive/parallel"
@@ -173,47 +172,26 @@ func grow(buf []float32, n int) []float32 {
 const convGroups = 8
 
 // run calls fn(n0, n1, s, grp) on every chunk [n0, n1) with scratch buffers s, the chunks split
-// into groups consecutive groups (grp is the chunk's group). In workers mode, parallel.Workers()
-// goroutines take the next group from a shared counter (a core slowed by another process takes
-// fewer, instead of holding the others up), each running its group's chunks in order; otherwise
-// the calling goroutine runs them all.
+// into groups consecutive groups (grp is the chunk's group), each group's chunks in order. In
+// workers mode the groups are taken from a shared counter (parallel.Dynamic: a core slowed by
+// another process takes fewer, instead of holding the others up); otherwise the calling goroutine
+// runs them all.
 func (pl *convPlan) run(groups int, fn func(n0, n1 int, s *convScratch, grp int)) {
 	groups = max(1, min(groups, pl.chunks))
-	chunks := func(grp int, s *convScratch) {
-		for c := grp * pl.chunks / groups; c < (grp+1)*pl.chunks/groups; c++ {
-			fn(c*pl.chunk, min((c+1)*pl.chunk, pl.n), s, grp)
-		}
-	}
-	if !pl.workers || groups == 1 {
+	body := func(lo, hi int) {
 		s := convScratchPool.Get().(*convScratch)
-		for grp := 0; grp < groups; grp++ {
-			chunks(grp, s)
+		for grp := lo; grp < hi; grp++ {
+			for c := grp * pl.chunks / groups; c < (grp+1)*pl.chunks/groups; c++ {
+				fn(c*pl.chunk, min((c+1)*pl.chunk, pl.n), s, grp)
+			}
 		}
 		convScratchPool.Put(s)
+	}
+	if !pl.workers {
+		body(0, groups)
 		return
 	}
-	var next atomic.Int64
-	work := func() {
-		s := convScratchPool.Get().(*convScratch)
-		for {
-			grp := int(next.Add(1)) - 1
-			if grp >= groups {
-				break
-			}
-			chunks(grp, s)
-		}
-		convScratchPool.Put(s)
-	}
-	var wg sync.WaitGroup
-	for w := 1; w < min(parallel.Workers(), groups); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			work()
-		}()
-	}
-	work()
-	wg.Wait()
+	parallel.Dynamic(groups, 1, body)
 }
 
 // each runs fn(i) for i in [0, n): in parallel in phases mode, serially inside a worker.
