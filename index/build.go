@@ -7,7 +7,7 @@ import (
 
 	"github.com/contrastive-go/contrastive/data"
 	"github.com/contrastive-go/contrastive/infer"
-	"github.com/contrastive-go/contrastive/train"
+	"github.com/contrastive-go/contrastive/modeldir"
 )
 
 // BuildOptions control Build.
@@ -39,14 +39,14 @@ func FeaturesName(projection bool) string {
 	return "h"
 }
 
-// Build embeds the dataset spec (an image folder, fashion-mnist, ...; see train.OpenData) with the
+// Build embeds the dataset spec (an image folder, fashion-mnist, ...; see data.OpenForModel) with the
 // model md and returns the index holding its vectors: a new one, or opt.Into with the new items
 // added. Images are prepared as for evaluation: decoded to the model's channels, resized to the
 // training image size (or the data's own size, or the existing index's size), then the model's
 // evaluation transform.
-func Build(md *train.ModelDir, spec string, opt BuildOptions) (*Index, BuildStats, error) {
+func Build(md *modeldir.ModelDir, spec string, opt BuildOptions) (*Index, BuildStats, error) {
 	var st BuildStats
-	fp, err := FingerprintFile(filepath.Join(md.Dir, train.WeightsFile))
+	fp, err := FingerprintFile(filepath.Join(md.Dir, modeldir.WeightsFile))
 	if err != nil {
 		return nil, st, err
 	}
@@ -68,7 +68,7 @@ func Build(md *train.ModelDir, spec string, opt BuildOptions) (*Index, BuildStat
 			size = x.meta.ImageSize
 		}
 	}
-	ds, err := train.OpenData(spec, train.DataOptions{Channels: ch, Size: size, SkipBad: opt.SkipBad}, opt.Log)
+	ds, err := data.OpenForModel(spec, data.ModelOptions{Channels: ch, Size: size, SkipBad: opt.SkipBad}, opt.Log)
 	if err != nil {
 		return nil, st, err
 	}

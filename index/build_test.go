@@ -3,9 +3,11 @@ package index
 import (
 	"context"
 	"errors"
-	"github.com/contrastive-go/contrastive/internal/fixture"
 	"path/filepath"
 	"testing"
+
+	"github.com/contrastive-go/contrastive/internal/fixture"
+	"github.com/contrastive-go/contrastive/modeldir"
 
 	"github.com/contrastive-go/contrastive/models"
 	"github.com/contrastive-go/contrastive/train"
@@ -17,7 +19,7 @@ func writeFolder(t *testing.T, root string, classes, n, skip int) {
 }
 
 // tinyModel trains a very small model for one step on root and returns its directory.
-func tinyModel(t *testing.T, root string, seed uint64) *train.ModelDir {
+func tinyModel(t *testing.T, root string, seed uint64) *modeldir.ModelDir {
 	t.Helper()
 	cfg := train.Default()
 	cfg.Data = root
@@ -27,7 +29,7 @@ func tinyModel(t *testing.T, root string, seed uint64) *train.ModelDir {
 	if _, err := train.Run(context.Background(), cfg, false, nil); err != nil {
 		t.Fatal(err)
 	}
-	md, err := train.OpenModelDir(cfg.Out)
+	md, err := modeldir.Open(cfg.Out)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,7 +36,7 @@ type Curves struct {
 	ImagesPerSec, IPSX []float64 // throughput per logged step (IPSX: its step)
 }
 
-// CurvesFromMetrics collects the curves from the lines of metrics.jsonl (train.ReadMetrics):
+// CurvesFromMetrics collects the curves from the lines of metrics.jsonl (modeldir.ReadMetrics):
 // step lines carry step, loss, lr and images_per_s; epoch lines carry epoch_end, step,
 // epoch_loss and, when the monitor ran, knn_top1.
 func CurvesFromMetrics(lines []map[string]float64) Curves {

@@ -5,18 +5,18 @@ import (
 	"path/filepath"
 
 	"github.com/contrastive-go/contrastive/index"
-	"github.com/contrastive-go/contrastive/train"
+	"github.com/contrastive-go/contrastive/modeldir"
 )
 
 // Open loads the model in modelDir and the index at indexPath, checks that the index was made by
 // this model (the fingerprint of its weights), and returns a server that embeds images the way
 // the index's images were embedded (same size, channels, transform and features).
 func Open(modelDir, indexPath string, eo EmbedderOptions, opt Options) (*Server, error) {
-	md, err := train.OpenModelDir(modelDir)
+	md, err := modeldir.Open(modelDir)
 	if err != nil {
 		return nil, err
 	}
-	fp, err := index.FingerprintFile(filepath.Join(modelDir, train.WeightsFile))
+	fp, err := index.FingerprintFile(filepath.Join(modelDir, modeldir.WeightsFile))
 	if err != nil {
 		return nil, err
 	}

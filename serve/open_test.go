@@ -12,6 +12,7 @@ import (
 	"github.com/contrastive-go/contrastive/data"
 	"github.com/contrastive-go/contrastive/index"
 	testfixture "github.com/contrastive-go/contrastive/internal/fixture"
+	"github.com/contrastive-go/contrastive/modeldir"
 	"github.com/contrastive-go/contrastive/models"
 	"github.com/contrastive-go/contrastive/train"
 )
@@ -32,7 +33,7 @@ func TestOpenServesAnIndexBuiltByItsModelAndRefusesAnotherModel(t *testing.T) {
 	root := t.TempDir()
 	testfixture.FashionFolder(t, root, 2, 8, 0)
 	modelDir := trainTiny(t, root, 1)
-	md, err := train.OpenModelDir(modelDir)
+	md, err := modeldir.Open(modelDir)
 	if err != nil {
 		t.Fatal(err)
 	}

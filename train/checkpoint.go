@@ -10,18 +10,11 @@ import (
 	"strings"
 
 	"github.com/contrastive-go/contrastive/method"
+	"github.com/contrastive-go/contrastive/modeldir"
 	"github.com/contrastive-go/contrastive/nn"
 	"github.com/contrastive-go/contrastive/optim"
 	"github.com/contrastive-go/contrastive/safetensors"
 	"github.com/contrastive-go/contrastive/tensor"
-)
-
-// Files of a model directory.
-const (
-	CheckpointFile = "checkpoint.safetensors" // model + optimizer + method state + trainer state: what --resume reads
-	WeightsFile    = "model.safetensors"      // the model's weights alone, PyTorch state_dict names
-	ConfigFile     = "config.json"            // the run's configuration
-	MetricsFile    = "metrics.jsonl"          // one JSON object per logged step or epoch
 )
 
 // position says where training stands: Epoch is the epoch in progress and Step the number of its
@@ -58,14 +51,14 @@ func saveCheckpoint(dir string, cfg Config, m method.Method, opt optim.Optimizer
 	if err := safetensors.WriteTyped(&buf, tensors, dtypes, meta); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
-	if err := WriteFileAtomic(filepath.Join(dir, CheckpointFile), buf.Bytes()); err != nil {
+	if err := WriteFileAtomic(filepath.Join(dir, modeldir.CheckpointFile), buf.Bytes()); err != nil {
 		return err
 	}
 	buf.Reset()
 	if err := model.Save(&buf, map[string]string{"epoch": fmt.Sprint(pos.Epoch), "global_step": fmt.Sprint(pos.GlobalStep), "method": cfg.Method}); err != nil {
 		return fmt.Errorf("saving weights: %w", err)
 	}
-	return WriteFileAtomic(filepath.Join(dir, WeightsFile), buf.Bytes())
+	return WriteFileAtomic(filepath.Join(dir, modeldir.WeightsFile), buf.Bytes())
 }
 
 // checkpoint is a loaded checkpoint.
@@ -81,7 +74,7 @@ type checkpoint struct {
 var errNoCheckpoint = errors.New("no checkpoint")
 
 func loadCheckpoint(dir string) (*checkpoint, error) {
-	path := filepath.Join(dir, CheckpointFile)
+	path := filepath.Join(dir, modeldir.CheckpointFile)
 	if _, err := os.Stat(path); err != nil {
 		if os.IsNotExist(err) {
 			return nil, fmt.Errorf("%s: %w", path, errNoCheckpoint)

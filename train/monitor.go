@@ -38,7 +38,7 @@ func newMonitor(cfg Config, ds data.Dataset, channels int, log io.Writer) *monit
 		limit = 10000
 	}
 	m := &monitor{transform: t}
-	if test, err := OpenData(cfg.Data, DataOptions{Split: "test", Channels: channels, Size: cfg.ImageSize, SkipBad: cfg.SkipBad}, nil); err == nil && test.Len() > 0 && test.Len() != ds.Len() {
+	if test, err := data.OpenForModel(cfg.Data, data.ModelOptions{Split: "test", Channels: channels, Size: cfg.ImageSize, SkipBad: cfg.SkipBad}, nil); err == nil && test.Len() > 0 && test.Len() != ds.Len() {
 		m.bank = sample(ds, limit, cfg.Seed)
 		m.queries = sample(test, limit, cfg.Seed+1)
 		return m

@@ -13,8 +13,10 @@ import (
 
 	"github.com/contrastive-go/contrastive/augment"
 	"github.com/contrastive-go/contrastive/autodiff"
+	"github.com/contrastive-go/contrastive/data"
 	"github.com/contrastive-go/contrastive/loader"
 	"github.com/contrastive-go/contrastive/method"
+	"github.com/contrastive-go/contrastive/modeldir"
 	"github.com/contrastive-go/contrastive/models"
 	"github.com/contrastive-go/contrastive/nn"
 	"github.com/contrastive-go/contrastive/optim"
@@ -73,7 +75,7 @@ func Run(ctx context.Context, cfg Config, resume bool, log io.Writer) (*Result, 
 			channels = 3
 		}
 	}
-	ds, err := OpenData(cfg.Data, DataOptions{Channels: channels, Size: cfg.ImageSize, SkipBad: cfg.SkipBad}, log)
+	ds, err := data.OpenForModel(cfg.Data, data.ModelOptions{Channels: channels, Size: cfg.ImageSize, SkipBad: cfg.SkipBad}, log)
 	if err != nil {
 		return nil, err
 	}
@@ -147,17 +149,17 @@ func Run(ctx context.Context, cfg Config, resume bool, log io.Writer) (*Result, 
 			return nil, fmt.Errorf("checkpoint method state: %w", err)
 		}
 		pos = cp.pos
-	} else if _, err := os.Stat(filepath.Join(cfg.Out, CheckpointFile)); err == nil {
+	} else if _, err := os.Stat(filepath.Join(cfg.Out, modeldir.CheckpointFile)); err == nil {
 		return nil, fmt.Errorf("%s already holds a run; pass --resume to continue it or choose another --out", cfg.Out)
 	}
 	cfgJS, _ := json.MarshalIndent(struct {
 		Config
 		ResolvedModel models.Config `json:"resolved_model"`
 	}{cfg, model.Config}, "", "  ")
-	if err := WriteFileAtomic(filepath.Join(cfg.Out, ConfigFile), append(cfgJS, '\n')); err != nil {
+	if err := WriteFileAtomic(filepath.Join(cfg.Out, modeldir.ConfigFile), append(cfgJS, '\n')); err != nil {
 		return nil, err
 	}
-	metrics, err := openMetrics(filepath.Join(cfg.Out, MetricsFile), pos.GlobalStep)
+	metrics, err := openMetrics(filepath.Join(cfg.Out, modeldir.MetricsFile), pos.GlobalStep)
 	if err != nil {
 		return nil, err
 	}

@@ -3,12 +3,14 @@ package train
 import (
 	"context"
 	"errors"
-	"github.com/contrastive-go/contrastive/internal/fixture"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/contrastive-go/contrastive/internal/fixture"
+	"github.com/contrastive-go/contrastive/modeldir"
 
 	"github.com/contrastive-go/contrastive/models"
 )
@@ -35,7 +37,7 @@ func tinyConfig(dataDir, out string) Config {
 
 func losses(t *testing.T, dir string) []float64 {
 	t.Helper()
-	lines, err := ReadMetrics(filepath.Join(dir, MetricsFile))
+	lines, err := modeldir.ReadMetrics(filepath.Join(dir, modeldir.MetricsFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +123,7 @@ func TestNonFiniteLossStopsAndKeepsTheCheckpoint(t *testing.T) {
 	if _, err := Run(context.Background(), cfg, false, nil); err != nil {
 		t.Fatal(err)
 	}
-	good, err := os.ReadFile(filepath.Join(cfg.Out, CheckpointFile))
+	good, err := os.ReadFile(filepath.Join(cfg.Out, modeldir.CheckpointFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +139,7 @@ func TestNonFiniteLossStopsAndKeepsTheCheckpoint(t *testing.T) {
 	if !errors.Is(err, ErrNonFinite) || !strings.Contains(err.Error(), "step 2") {
 		t.Fatalf("err = %v, want ErrNonFinite naming step 2", err)
 	}
-	if after, _ := os.ReadFile(filepath.Join(cfg.Out, CheckpointFile)); string(after) != string(good) {
+	if after, _ := os.ReadFile(filepath.Join(cfg.Out, modeldir.CheckpointFile)); string(after) != string(good) {
 		t.Error("the last good checkpoint changed")
 	}
 }
@@ -153,7 +155,7 @@ func TestEncoderTakesTheDataChannels(t *testing.T) {
 	if _, err := Run(context.Background(), cfg, false, nil); err != nil {
 		t.Fatalf("ResNet on 1-channel data: %v", err)
 	}
-	md, err := OpenModelDir(cfg.Out)
+	md, err := modeldir.Open(cfg.Out)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/contrastive-go/contrastive/blas"
 	"github.com/contrastive-go/contrastive/data"
+	"github.com/contrastive-go/contrastive/modeldir"
 	"github.com/contrastive-go/contrastive/train"
 )
 
@@ -61,7 +62,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 			cfg.Epochs = 10
 		}
 	}
-	if _, err := os.Stat(filepath.Join(*out, train.CheckpointFile)); err == nil {
+	if _, err := os.Stat(filepath.Join(*out, modeldir.CheckpointFile)); err == nil {
 		if _, err := os.Stat(filepath.Join(*out, ".demo")); err != nil {
 			return fmt.Errorf("%s holds a model that the demo did not write; choose another --out", *out)
 		}
@@ -80,7 +81,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	md, err := train.OpenModelDir(*out)
+	md, err := modeldir.Open(*out)
 	if err != nil {
 		return err
 	}

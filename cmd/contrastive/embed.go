@@ -33,9 +33,9 @@ import (
 	"github.com/contrastive-go/contrastive/data"
 	"github.com/contrastive-go/contrastive/infer"
 	"github.com/contrastive-go/contrastive/internal/atomicfile"
+	"github.com/contrastive-go/contrastive/modeldir"
 	"github.com/contrastive-go/contrastive/safetensors"
 	"github.com/contrastive-go/contrastive/tensor"
-	"github.com/contrastive-go/contrastive/train"
 )
 
 func init() {
@@ -80,7 +80,7 @@ func runEmbed(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	md, err := train.OpenModelDir(*dir)
+	md, err := modeldir.Open(*dir)
 	if err != nil {
 		return err
 	}
@@ -131,8 +131,8 @@ func featureName(projection bool) string {
 
 // embedDataset opens spec the way md needs it and embeds every sample, reporting progress on log.
 // It also returns the class names (nil for unlabelled data).
-func embedDataset(md *train.ModelDir, spec string, projection, skipBad bool, log io.Writer) (*infer.Result, []string, error) {
-	ds, err := train.OpenData(spec, train.DataOptions{Channels: md.Channels(), Size: md.Config.ImageSize, SkipBad: skipBad}, log)
+func embedDataset(md *modeldir.ModelDir, spec string, projection, skipBad bool, log io.Writer) (*infer.Result, []string, error) {
+	ds, err := data.OpenForModel(spec, data.ModelOptions{Channels: md.Channels(), Size: md.Config.ImageSize, SkipBad: skipBad}, log)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -142,7 +142,7 @@ func embedDataset(md *train.ModelDir, spec string, projection, skipBad bool, log
 
 // embedAll embeds every sample of ds with md's evaluation transform, printing a progress line on
 // log at most every few seconds and when done.
-func embedAll(md *train.ModelDir, ds data.Dataset, projection bool, what string, log io.Writer) (*infer.Result, error) {
+func embedAll(md *modeldir.ModelDir, ds data.Dataset, projection bool, what string, log io.Writer) (*infer.Result, error) {
 	first, err := ds.Get(0)
 	if err != nil {
 		return nil, err

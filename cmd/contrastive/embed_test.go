@@ -6,11 +6,13 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
-	"github.com/contrastive-go/contrastive/internal/fixture"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/contrastive-go/contrastive/internal/fixture"
+	"github.com/contrastive-go/contrastive/modeldir"
 
 	"github.com/contrastive-go/contrastive/data"
 	"github.com/contrastive-go/contrastive/infer"
@@ -55,11 +57,11 @@ func runCLI(args ...string) (int, string, string) {
 
 func TestEmbedFormats(t *testing.T) {
 	modelDir, dataDir := embedTestModel(t)
-	md, err := train.OpenModelDir(modelDir)
+	md, err := modeldir.Open(modelDir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ds, err := train.OpenData(dataDir, train.DataOptions{Channels: md.Channels()}, nil)
+	ds, err := data.OpenForModel(dataDir, data.ModelOptions{Channels: md.Channels()}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

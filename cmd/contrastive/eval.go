@@ -11,7 +11,7 @@ import (
 	"github.com/contrastive-go/contrastive/data"
 	"github.com/contrastive-go/contrastive/eval"
 	"github.com/contrastive-go/contrastive/infer"
-	"github.com/contrastive-go/contrastive/train"
+	"github.com/contrastive-go/contrastive/modeldir"
 )
 
 func init() {
@@ -44,11 +44,11 @@ type evalOptions struct {
 
 // evaluate scores md's encoder on spec by the protocol of DESIGN.md: memory bank = training split,
 // queries = test split (or a seeded stratified hold-out of a single folder), features h.
-func evaluate(md *train.ModelDir, o evalOptions) (*evalResult, error) {
+func evaluate(md *modeldir.ModelDir, o evalOptions) (*evalResult, error) {
 	start := time.Now()
 	ch := md.Channels()
 	size := md.Config.ImageSize
-	trainDS, err := train.OpenData(o.spec, train.DataOptions{Channels: ch, Size: size}, o.log)
+	trainDS, err := data.OpenForModel(o.spec, data.ModelOptions{Channels: ch, Size: size}, o.log)
 	if err != nil {
 		return nil, err
 	}
@@ -57,7 +57,7 @@ func evaluate(md *train.ModelDir, o evalOptions) (*evalResult, error) {
 	}
 	res := &evalResult{}
 	var bankDS, queryDS data.Dataset
-	if testDS, err := train.OpenData(o.spec, train.DataOptions{Split: "test", Channels: ch, Size: size}, nil); err == nil && testDS.Len() != trainDS.Len() {
+	if testDS, err := data.OpenForModel(o.spec, data.ModelOptions{Split: "test", Channels: ch, Size: size}, nil); err == nil && testDS.Len() != trainDS.Len() {
 		bankDS, queryDS = trainDS, testDS
 		res.Split = "train split as memory bank, test split as queries"
 	} else {
@@ -150,7 +150,7 @@ func rawFeatures(ds data.Dataset) (eval.Features, []int, error) {
 }
 
 // viewFeatures embeds two augmented views of (up to 5000 of) ds's images.
-func viewFeatures(md *train.ModelDir, ds data.Dataset, size, channels int, seed uint64) (eval.Features, eval.Features, error) {
+func viewFeatures(md *modeldir.ModelDir, ds data.Dataset, size, channels int, seed uint64) (eval.Features, eval.Features, error) {
 	views, err := augment.Preset(md.Config.Augment, size, channels)
 	if err != nil || len(views) < 2 {
 		return eval.Features{}, eval.Features{}, fmt.Errorf("no two-view augmentation for preset %q", md.Config.Augment)
@@ -197,7 +197,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if !(*holdout > 0 && *holdout < 1) {
 		return fmt.Errorf("--holdout must be between 0 and 1, got %g", *holdout)
 	}
-	md, err := train.OpenModelDir(*dir)
+	md, err := modeldir.Open(*dir)
 	if err != nil {
 		return err
 	}

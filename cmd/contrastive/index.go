@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/contrastive-go/contrastive/index"
-	"github.com/contrastive-go/contrastive/train"
+	"github.com/contrastive-go/contrastive/modeldir"
 )
 
 func init() {
@@ -48,7 +48,7 @@ func runIndex(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("--batch-size must be at least 1, got %d", *batch)
 	}
 	start := time.Now()
-	md, err := train.OpenModelDir(*dir)
+	md, err := modeldir.Open(*dir)
 	if err != nil {
 		return err
 	}

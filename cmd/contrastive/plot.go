@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/contrastive-go/contrastive/data"
+	"github.com/contrastive-go/contrastive/modeldir"
 	"github.com/contrastive-go/contrastive/plot"
 	"github.com/contrastive-go/contrastive/train"
 )
@@ -65,7 +66,7 @@ func runPlot(args []string, stdout, stderr io.Writer) error {
 	if !(*perplexity > 0) {
 		return fmt.Errorf("--perplexity must be positive, got %g", *perplexity)
 	}
-	md, err := train.OpenModelDir(*dir)
+	md, err := modeldir.Open(*dir)
 	if err != nil {
 		return err
 	}
@@ -107,11 +108,11 @@ func runPlot(args []string, stdout, stderr io.Writer) error {
 
 // plotCurves draws loss.png, lr.png and knn.png from the run's metrics.jsonl; what the log lacks
 // is noted in res.Skipped.
-func plotCurves(md *train.ModelDir, write func(string, []byte) error, res *plotResult) error {
-	path := filepath.Join(md.Dir, train.MetricsFile)
-	lines, err := train.ReadMetrics(path)
+func plotCurves(md *modeldir.ModelDir, write func(string, []byte) error, res *plotResult) error {
+	path := filepath.Join(md.Dir, modeldir.MetricsFile)
+	lines, err := modeldir.ReadMetrics(path)
 	if errors.Is(err, os.ErrNotExist) {
-		res.Skipped = append(res.Skipped, fmt.Sprintf("loss.png, lr.png, knn.png: %s has no %s", md.Dir, train.MetricsFile))
+		res.Skipped = append(res.Skipped, fmt.Sprintf("loss.png, lr.png, knn.png: %s has no %s", md.Dir, modeldir.MetricsFile))
 		return nil
 	}
 	if err != nil {
@@ -152,7 +153,7 @@ type plotMapOptions struct {
 }
 
 // plotEmbedding embeds (a seeded subset of) the data and draws embedding.png.
-func plotEmbedding(md *train.ModelDir, o plotMapOptions, write func(string, []byte) error, res *plotResult, log io.Writer) error {
+func plotEmbedding(md *modeldir.ModelDir, o plotMapOptions, write func(string, []byte) error, res *plotResult, log io.Writer) error {
 	ds, name, err := plotData(md, o.spec, log)
 	if err != nil {
 		return err
@@ -221,23 +222,23 @@ func plotEmbedding(md *train.ModelDir, o plotMapOptions, write func(string, []by
 
 // plotData opens the data of the embedding map: spec as given, or by default the model's training
 // data, its test split when it has one. It returns the dataset and a name for titles.
-func plotData(md *train.ModelDir, spec string, log io.Writer) (data.Dataset, string, error) {
-	opt := train.DataOptions{Channels: md.Channels(), Size: md.Config.ImageSize}
+func plotData(md *modeldir.ModelDir, spec string, log io.Writer) (data.Dataset, string, error) {
+	opt := data.ModelOptions{Channels: md.Channels(), Size: md.Config.ImageSize}
 	if spec != "" {
-		ds, err := train.OpenData(spec, opt, log)
+		ds, err := data.OpenForModel(spec, opt, log)
 		return ds, spec, err
 	}
 	spec = md.Config.Data
 	if spec == "" {
 		return nil, "", fmt.Errorf("%s does not record its training data: give --data", md.Dir)
 	}
-	ds, err := train.OpenData(spec, opt, log)
+	ds, err := data.OpenForModel(spec, opt, log)
 	if err != nil {
 		return nil, "", fmt.Errorf("opening the model's training data for the embedding map: %w (give --data, or --embedding=false for the curves only)", err)
 	}
 	topt := opt
 	topt.Split = "test"
-	if test, err := train.OpenData(spec, topt, nil); err == nil && test.Len() != ds.Len() {
+	if test, err := data.OpenForModel(spec, topt, nil); err == nil && test.Len() != ds.Len() {
 		return test, spec + " (test split)", nil
 	}
 	return ds, spec, nil
