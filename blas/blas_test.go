@@ -401,19 +401,23 @@ func TestChooseFollowsEnvironment(t *testing.T) {
 		load       func() (*openBLAS, error)
 		wantName   string
 		wantReason string
+		wantErr    string // a forced backend that cannot be used is an error (Check)
 	}{
-		{"", found, map[bool]string{true: "go", false: "openblas"}[fastGoKernel()], "default: "},
-		{"", missing, "go", "default: "},
-		{"go", found, "go", "CONTRASTIVE_GEMM=go"},
-		{"openblas", found, "openblas", "CONTRASTIVE_GEMM=openblas"},
-		{"openblas", missing, "go", "CONTRASTIVE_GEMM=openblas, but openblas: libopenblas-missing.so.0 not found"},
-		{"mkl", missing, "go", `CONTRASTIVE_GEMM="mkl" is not openblas or go`},
+		{"", found, map[bool]string{true: "go", false: "openblas"}[fastGoKernel()], "default: ", ""},
+		{"", missing, "go", "default: ", ""},
+		{"go", found, "go", "CONTRASTIVE_GEMM=go", ""},
+		{"openblas", found, "openblas", "CONTRASTIVE_GEMM=openblas", ""},
+		{"openblas", missing, "go", "CONTRASTIVE_GEMM=openblas, but openblas: libopenblas-missing.so.0 not found", "OpenBLAS cannot be used"},
+		{"mkl", missing, "go", `CONTRASTIVE_GEMM="mkl" is not openblas or go`, `"mkl" names no GEMM backend`},
 	}
 	for _, tc := range cases {
 		s := choose(tc.env, tc.load)
 		if s.backend.Name() != tc.wantName || !strings.Contains(s.reason, tc.wantReason) {
 			t.Errorf("choose(%q): %s, %q; want %s and a reason containing %q",
 				tc.env, s.backend.Name(), s.reason, tc.wantName, tc.wantReason)
+		}
+		if tc.wantErr == "" && s.err != nil || tc.wantErr != "" && (s.err == nil || !strings.Contains(s.err.Error(), tc.wantErr)) {
+			t.Errorf("choose(%q): error %v, want one containing %q", tc.env, s.err, tc.wantErr)
 		}
 	}
 }

@@ -59,10 +59,20 @@ var (
 	openBLASErr  error
 )
 
+// LibraryEnvVar names the environment variable that gives the OpenBLAS library to load (a path
+// or a file name for the dynamic loader) instead of the usual names.
+const LibraryEnvVar = "CONTRASTIVE_OPENBLAS"
+
 // loadOpenBLAS loads libopenblas once per process and returns the backend, or an error saying
 // which libraries were tried.
 func loadOpenBLAS() (*openBLAS, error) {
-	openBLASOnce.Do(func() { openBLASLib, openBLASErr = loadOpenBLASFrom(openBLASNames) })
+	openBLASOnce.Do(func() {
+		names := openBLASNames
+		if lib := os.Getenv(LibraryEnvVar); lib != "" {
+			names = []string{lib}
+		}
+		openBLASLib, openBLASErr = loadOpenBLASFrom(names)
+	})
 	return openBLASLib, openBLASErr
 }
 

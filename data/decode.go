@@ -31,6 +31,9 @@ var (
 	ErrEmptyFile         = errors.New("empty file")
 	ErrUnsupportedFormat = errors.New("unsupported image format (want JPEG, PNG, GIF, BMP or WebP)")
 	ErrTooLarge          = errors.New("image too large")
+	// ErrMixedSizes: a folder's images differ in size and no resize was asked for
+	// (FolderOptions' Width and Height; the CLI's --image-size).
+	ErrMixedSizes = errors.New("mixed image sizes")
 )
 
 // Interp selects the resampling filter of a resize.

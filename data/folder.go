@@ -179,8 +179,8 @@ func (f *ImageFolder) probe(files []string, labels []int) error {
 	for i, r := range res {
 		err, mixed := r.err, false
 		if err == nil && f.w == 0 && refPath != "" && (r.info.Width != refW || r.info.Height != refH) {
-			err = fmt.Errorf("mixed image sizes: %s is %dx%d but %s is %dx%d; set a resize (Width, Height) to load images of different sizes",
-				files[i], r.info.Width, r.info.Height, refPath, refW, refH)
+			err = fmt.Errorf("%w: %s is %dx%d but %s is %dx%d",
+				ErrMixedSizes, files[i], r.info.Width, r.info.Height, refPath, refW, refH)
 			mixed = true
 		}
 		if err != nil {

@@ -195,8 +195,14 @@ func orString(v, def string) string {
 	return v
 }
 
-// Encode computes the representation h of x.
-func (m *Model) Encode(x *autodiff.Var) *autodiff.Var { return m.Encoder.Forward(x) }
+// Encode computes the representation h of x. The mlp encoder takes [N, InputDim] and also
+// accepts the loader's [N, C, H, W] batches of vectors (C·H·W = InputDim), flattened per row.
+func (m *Model) Encode(x *autodiff.Var) *autodiff.Var {
+	if m.Config.Name == MLPName && len(x.Value.Shape) > 2 {
+		x = autodiff.Reshape(x, x.Value.Shape[0], x.Value.Numel()/x.Value.Shape[0])
+	}
+	return m.Encoder.Forward(x)
+}
 
 // Project computes the projection z of h.
 func (m *Model) Project(h *autodiff.Var) *autodiff.Var { return m.Head.Forward(h) }

@@ -17,18 +17,9 @@ import (
 	"github.com/contrastive-go/contrastive/tensor"
 )
 
-// position says where training stands: Epoch is the epoch in progress and Step the number of its
-// batches already done; GlobalStep counts optimizer steps since the start.
-type position struct {
-	Epoch      int     `json:"epoch"`
-	Step       int     `json:"step_in_epoch"`
-	GlobalStep int     `json:"global_step"`
-	Elapsed    float64 `json:"elapsed_s"`
-}
-
 // saveCheckpoint writes checkpoint.safetensors (everything needed to resume, in one file renamed
 // into place, so a kill at any moment leaves the previous checkpoint whole), then model.safetensors.
-func saveCheckpoint(dir string, cfg Config, m method.Method, opt optim.Optimizer, pos position) error {
+func saveCheckpoint(dir string, cfg Config, m method.Method, opt optim.Optimizer, pos Position) error {
 	model := m.Model()
 	tensors := map[string]*tensor.Tensor{}
 	dtypes := map[string]safetensors.DType{}
@@ -64,7 +55,7 @@ func saveCheckpoint(dir string, cfg Config, m method.Method, opt optim.Optimizer
 // checkpoint is a loaded checkpoint.
 type checkpoint struct {
 	cfg    Config
-	pos    position
+	pos    Position
 	model  map[string]*tensor.Tensor
 	optim  map[string]*tensor.Tensor
 	method map[string]*tensor.Tensor

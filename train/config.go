@@ -5,11 +5,8 @@ package train
 import (
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
-	"github.com/contrastive-go/contrastive/augment"
-	"github.com/contrastive-go/contrastive/method"
 	"github.com/contrastive-go/contrastive/models"
 )
 
@@ -75,6 +72,14 @@ type Config struct {
 	LogEvery int `json:"log-every,omitempty"`
 	// MaxSteps stops after this many optimizer steps in total (0: no limit); for tests and benchmarks.
 	MaxSteps int `json:"max-steps,omitempty"`
+
+	// Resume continues the run whose checkpoint is in Out, exactly where it stopped. Its stored
+	// configuration must agree with this one except for the settings ResumeConfig lists as
+	// changeable (see ResumeConfig to fill a Config from the stored one).
+	Resume bool `json:"-"`
+	// Overwrite lets a new run replace a directory that already holds a model, metrics or a
+	// checkpoint; without it such a directory is refused.
+	Overwrite bool `json:"-"`
 }
 
 // Default returns the defaults: the recipe for small grayscale images found by the search in the
@@ -112,46 +117,4 @@ func RecipeModel() models.Config {
 		PoolGrid: 2,
 		Head:     models.HeadConfig{Kind: models.HeadMLP2, Hidden: 512, Out: 128},
 	}
-}
-
-// Validate reports the first invalid setting as an error a user can act on.
-func (c *Config) Validate() error {
-	if _, err := method.Lookup(c.Method); err != nil {
-		return err
-	}
-	if c.Epochs <= 0 {
-		return fmt.Errorf("--epochs must be positive, got %d", c.Epochs)
-	}
-	if c.BatchSize < 2 {
-		return fmt.Errorf("--batch-size must be at least 2, got %d", c.BatchSize)
-	}
-	if !(c.LR > 0) {
-		return fmt.Errorf("--lr must be positive, got %g", c.LR)
-	}
-	if c.WeightDecay < 0 {
-		return fmt.Errorf("--weight-decay must not be negative, got %g", c.WeightDecay)
-	}
-	switch c.Optimizer {
-	case "adam", "adamw", "sgd", "lars":
-	default:
-		return fmt.Errorf("unknown --optimizer %q (known: adam, adamw, sgd, lars)", c.Optimizer)
-	}
-	switch c.Schedule {
-	case "cosine", "constant":
-	default:
-		return fmt.Errorf("unknown --schedule %q (known: cosine, constant)", c.Schedule)
-	}
-	if c.Temperature < 0 {
-		return fmt.Errorf("--temperature must be positive, got %g", c.Temperature)
-	}
-	if _, err := augment.Preset(c.Augment, 28, 1); err != nil {
-		return fmt.Errorf("--augment: unknown preset %q (known: %s)", c.Augment, strings.Join(augment.Presets(), ", "))
-	}
-	if c.Out == "" {
-		return fmt.Errorf("--out must name a directory")
-	}
-	if c.Data == "" {
-		return fmt.Errorf("--data must name a dataset")
-	}
-	return nil
 }

@@ -81,3 +81,33 @@ func (m *monitor) knn(model *models.Model) (float64, error) {
 	}
 	return r.Top1, nil
 }
+
+// hook scores the encoder after the epochs the configuration names (every KNNEvery epochs and
+// after the last), puts the score into the epoch's metrics as "knn_top1" and runs the
+// evaluation hooks.
+func (m *monitor) hook() Hook {
+	return Hook{
+		Name: "knn-monitor",
+		EpochEnd: func(t *Trainer, e *EpochEnd) error {
+			every := t.Config.KNNEvery
+			if e.Epoch != t.Config.Epochs && (every <= 0 || e.Epoch%every != 0) {
+				return nil
+			}
+			acc, err := m.knn(t.Model)
+			if err != nil {
+				return err
+			}
+			e.Metrics["knn_top1"] = acc
+			t.knn = acc
+			ev := &Evaluation{Epoch: e.Epoch, KNNTop1: acc}
+			for _, h := range t.hooks {
+				if h.Evaluation != nil {
+					if err := h.Evaluation(t, ev); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		},
+	}
+}

@@ -53,7 +53,7 @@ func losses(t *testing.T, dir string) []float64 {
 func TestResumeReproducesTheLossCurveExactly(t *testing.T) {
 	root := writeFolder(t, 3, 40) // 120 images → 3 steps per epoch at batch 32
 	full := tinyConfig(root, filepath.Join(t.TempDir(), "full"))
-	res, err := Run(context.Background(), full, false, nil)
+	res, err := Run(context.Background(), full, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,15 +65,15 @@ func TestResumeReproducesTheLossCurveExactly(t *testing.T) {
 	// Interrupted twice: once inside the first epoch, once after it.
 	part := tinyConfig(root, filepath.Join(t.TempDir(), "part"))
 	part.MaxSteps = 2
-	if r, err := Run(context.Background(), part, false, nil); err != nil || r.Stopped != "max-steps" {
+	if r, err := Run(context.Background(), part, nil); err != nil || r.Stopped != "max-steps" {
 		t.Fatalf("first leg: %v, %+v", err, r)
 	}
 	part.MaxSteps = 4
-	if _, err := Run(context.Background(), part, true, nil); err != nil {
+	if _, err := Run(context.Background(), resumed(part), nil); err != nil {
 		t.Fatal(err)
 	}
 	part.MaxSteps = 0
-	if _, err := Run(context.Background(), part, true, nil); err != nil {
+	if _, err := Run(context.Background(), resumed(part), nil); err != nil {
 		t.Fatal(err)
 	}
 	got := losses(t, part.Out)
@@ -94,24 +94,24 @@ func TestRunRefusesToOverwriteAndReportsBadInput(t *testing.T) {
 	root := writeFolder(t, 2, 20)
 	cfg := tinyConfig(root, filepath.Join(t.TempDir(), "run"))
 	cfg.MaxSteps = 1
-	if _, err := Run(context.Background(), cfg, false, nil); err != nil {
+	if _, err := Run(context.Background(), cfg, nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Run(context.Background(), cfg, false, nil); err == nil {
+	if _, err := Run(context.Background(), cfg, nil); err == nil {
 		t.Error("a second run into the same --out without --resume must fail")
 	}
 	bad := cfg
 	bad.Out = filepath.Join(t.TempDir(), "x")
 	bad.Method = "no-such-method"
-	if _, err := Run(context.Background(), bad, false, nil); err == nil {
+	if _, err := Run(context.Background(), bad, nil); err == nil {
 		t.Error("an unknown method must fail")
 	}
 	bad.Method = "simclr"
 	bad.Data = filepath.Join(t.TempDir(), "missing")
-	if _, err := Run(context.Background(), bad, false, nil); err == nil {
+	if _, err := Run(context.Background(), bad, nil); err == nil {
 		t.Error("a missing data path must fail")
 	}
-	if _, err := Run(context.Background(), tinyConfig(root, filepath.Join(t.TempDir(), "fresh")), true, nil); err == nil {
+	if _, err := Run(context.Background(), resumed(tinyConfig(root, filepath.Join(t.TempDir(), "fresh"))), nil); err == nil {
 		t.Error("--resume without a checkpoint must fail")
 	}
 }
@@ -120,7 +120,7 @@ func TestNonFiniteLossStopsAndKeepsTheCheckpoint(t *testing.T) {
 	root := writeFolder(t, 2, 64) // 4 steps per epoch: the NaN comes mid-epoch
 	cfg := tinyConfig(root, filepath.Join(t.TempDir(), "nan"))
 	cfg.MaxSteps = 1
-	if _, err := Run(context.Background(), cfg, false, nil); err != nil {
+	if _, err := Run(context.Background(), cfg, nil); err != nil {
 		t.Fatal(err)
 	}
 	good, err := os.ReadFile(filepath.Join(cfg.Out, modeldir.CheckpointFile))
@@ -135,9 +135,10 @@ func TestNonFiniteLossStopsAndKeepsTheCheckpoint(t *testing.T) {
 		return l
 	}
 	defer func() { testLossHook = nil }()
-	_, err = Run(context.Background(), cfg, true, nil)
-	if !errors.Is(err, ErrNonFinite) || !strings.Contains(err.Error(), "step 2") {
-		t.Fatalf("err = %v, want ErrNonFinite naming step 2", err)
+	_, err = Run(context.Background(), resumed(cfg), nil)
+	// The hook sees 0-based steps; messages count from 1, as the progress line does.
+	if !errors.Is(err, ErrNonFinite) || !strings.Contains(err.Error(), "step 3 ") || !strings.Contains(err.Error(), "epoch 1/2") {
+		t.Fatalf("err = %v, want ErrNonFinite naming step 3 of epoch 1/2", err)
 	}
 	if after, _ := os.ReadFile(filepath.Join(cfg.Out, modeldir.CheckpointFile)); string(after) != string(good) {
 		t.Error("the last good checkpoint changed")
@@ -152,7 +153,7 @@ func TestEncoderTakesTheDataChannels(t *testing.T) {
 	cfg := tinyConfig("fashion-mnist:embedded", filepath.Join(t.TempDir(), "resnet"))
 	cfg.Model = models.Config{Name: models.ResNet18CIFARName, Channels: []int{4, 4, 8, 8}, Head: models.HeadConfig{Hidden: 16, Out: 8}}
 	cfg.MaxSteps, cfg.BatchSize = 1, 8
-	if _, err := Run(context.Background(), cfg, false, nil); err != nil {
+	if _, err := Run(context.Background(), cfg, nil); err != nil {
 		t.Fatalf("ResNet on 1-channel data: %v", err)
 	}
 	md, err := modeldir.Open(cfg.Out)
@@ -164,8 +165,13 @@ func TestEncoderTakesTheDataChannels(t *testing.T) {
 	}
 	cfg.Out = filepath.Join(t.TempDir(), "rgb")
 	cfg.Model.InChannels = 3
-	_, err = Run(context.Background(), cfg, false, nil)
+	_, err = Run(context.Background(), cfg, nil)
 	if err == nil || !strings.Contains(err.Error(), "3-channel") || !strings.Contains(err.Error(), "1-channel") {
 		t.Errorf("a 3-channel model on 1-channel data: err = %v, want one naming both channel counts", err)
 	}
+}
+
+func resumed(c Config) Config {
+	c.Resume = true
+	return c
 }

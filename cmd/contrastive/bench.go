@@ -30,16 +30,15 @@ type benchResult struct {
 
 func runBench(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("bench", "bench [--steps 8 --warmup 2 --batch 256] [--gemm go|openblas] [--json]", stderr)
-	steps := fs.Int("steps", 8, "timed steps (the median is reported)")
-	warmup := fs.Int("warmup", 2, "untimed warm-up steps")
-	batch := fs.Int("batch", 256, "images per step (each gives two views)")
+	var stepsV, warmupV, batchV int
+	steps, warmup, batch := &stepsV, &warmupV, &batchV
+	intFlag(fs, steps, "steps", 8, positiveInt, "timed steps (the median is reported)")
+	intFlag(fs, warmup, "warmup", 2, nonNegInt, "untimed warm-up steps")
+	intFlag(fs, batch, "batch", 256, atLeast(2), "images per step (each gives two views)")
 	backend := fs.String("gemm", "", "force a GEMM backend: "+fmt.Sprint(blas.Available()))
 	jsonOut := fs.Bool("json", false, "print the result as JSON on stdout")
 	if err := parse(fs, args); err != nil {
 		return err
-	}
-	if *steps < 1 || *warmup < 0 || *batch < 2 {
-		return fmt.Errorf("--steps must be >= 1, --warmup >= 0 and --batch >= 2")
 	}
 	if *backend != "" {
 		if err := blas.Use(*backend); err != nil {

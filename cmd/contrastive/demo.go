@@ -37,8 +37,11 @@ type demoResult struct {
 func runDemo(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("demo", "demo [--out DIR] [--epochs N] [--max-time 5m] [--json]", stderr)
 	out := fs.String("out", "demo-model", "model directory to write (replaced if it holds an earlier demo)")
-	epochs := fs.Int("epochs", 0, "epochs (0: 3 on the 60k Debian Fashion-MNIST, 10 on the shipped 10k subset)")
-	maxTime := fs.Duration("max-time", 6*time.Minute, "stop training after this long")
+	var epochsV int
+	var maxTimeV time.Duration
+	epochs, maxTime := &epochsV, &maxTimeV
+	intFlag(fs, epochs, "epochs", 0, positiveInt, "epochs (default: 3 on the 60k Debian Fashion-MNIST, 10 on the shipped 10k subset)")
+	durationFlag(fs, maxTime, "max-time", 6*time.Minute, positiveDur, "stop training after this long")
 	linear := fs.Bool("linear", false, "also run the linear probe (slower)")
 	jsonOut := fs.Bool("json", false, "print the result as JSON on stdout")
 	if err := parse(fs, args); err != nil {
@@ -62,7 +65,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 			cfg.Epochs = 10
 		}
 	}
-	if _, err := os.Stat(filepath.Join(*out, modeldir.CheckpointFile)); err == nil {
+	if holdsRun(*out) {
 		if _, err := os.Stat(filepath.Join(*out, ".demo")); err != nil {
 			return fmt.Errorf("%s holds a model that the demo did not write; choose another --out", *out)
 		}
@@ -77,7 +80,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stderr, "GEMM backend: %s\n", blas.Describe())
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
-	res, err := train.Run(ctx, cfg, false, stderr)
+	res, err := train.Run(ctx, cfg, stderr)
 	if err != nil {
 		return err
 	}
@@ -125,4 +128,14 @@ func demoPlots(dir string, log io.Writer) []string {
 	}
 	json.Unmarshal(buf.Bytes(), &pr)
 	return pr.Files
+}
+
+// holdsRun reports whether dir holds a checkpoint, a model or metrics.
+func holdsRun(dir string) bool {
+	for _, f := range []string{modeldir.CheckpointFile, modeldir.WeightsFile, modeldir.MetricsFile} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+			return true
+		}
+	}
+	return false
 }

@@ -67,6 +67,8 @@ func runEmbed(args []string, stdout, stderr io.Writer) error {
 	projection := fs.Bool("projection", false, "write the projection z instead of the encoder features h")
 	skipBad := fs.Bool("skip-bad", false, "skip unreadable images instead of failing")
 	jsonOut := fs.Bool("json", false, "print the result as JSON on stdout")
+	var size int
+	imageSizeFlag(fs, &size)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -80,7 +82,7 @@ func runEmbed(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	md, err := modeldir.Open(*dir)
+	md, err := openModelDir(*dir, size)
 	if err != nil {
 		return err
 	}

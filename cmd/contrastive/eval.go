@@ -184,9 +184,12 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("eval", "eval --model DIR --data PATH|fashion-mnist [--json]", stderr)
 	dir := fs.String("model", "", "model directory written by train")
 	spec := fs.String("data", "fashion-mnist", "labelled dataset: fashion-mnist, a class-per-subfolder folder, CIFAR, ...")
-	holdout := fs.Float64("holdout", 0.2, "fraction of each class used as queries when the data has no test split")
+	var holdout float64
+	floatFlag(fs, &holdout, "holdout", 0.2, openUnit, "fraction of each class used as queries when the data has no test split")
 	seed := fs.Uint64("seed", 1, "seed of the hold-out split and the alignment views")
-	linearEpochs := fs.Int("linear-epochs", 30, "linear-probe epochs (0 skips the probe)")
+	var linearEpochs, size int
+	intFlag(fs, &linearEpochs, "linear-epochs", 30, nonNegInt, "linear-probe epochs (0 skips the probe)")
+	imageSizeFlag(fs, &size)
 	jsonOut := fs.Bool("json", false, "print the result as JSON on stdout")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -194,14 +197,11 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if *dir == "" {
 		return fmt.Errorf("--model is required (a directory written by 'contrastive train')")
 	}
-	if !(*holdout > 0 && *holdout < 1) {
-		return fmt.Errorf("--holdout must be between 0 and 1, got %g", *holdout)
-	}
-	md, err := modeldir.Open(*dir)
+	md, err := openModelDir(*dir, size)
 	if err != nil {
 		return err
 	}
-	res, err := evaluate(md, evalOptions{spec: *spec, holdout: *holdout, seed: *seed, linear: *linearEpochs > 0, linearEpochs: *linearEpochs, log: stderr})
+	res, err := evaluate(md, evalOptions{spec: *spec, holdout: holdout, seed: *seed, linear: linearEpochs > 0, linearEpochs: linearEpochs, log: stderr})
 	if err != nil {
 		return err
 	}
@@ -211,7 +211,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "evaluation of %s on %s (%s; %d bank, %d queries, h %d-d)\n", *dir, *spec, res.Split, res.Bank, res.Queries, res.FeatureDim)
 	fmt.Fprintf(stdout, "  kNN top-1 (k=200, T=0.1)  %.4f   (raw pixels: %.4f)\n", res.KNNTop1, res.RawKNNTop1)
 	fmt.Fprintf(stdout, "  kNN top-5                 %.4f\n", res.KNNTop5)
-	if *linearEpochs > 0 {
+	if linearEpochs > 0 {
 		fmt.Fprintf(stdout, "  linear probe top-1        %.4f\n", res.LinearTop1)
 	}
 	fmt.Fprintf(stdout, "  alignment                 %.4f   (lower is better)\n", res.Alignment)

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/contrastive-go/contrastive/index"
-	"github.com/contrastive-go/contrastive/modeldir"
 )
 
 func init() {
@@ -35,7 +34,9 @@ func runIndex(args []string, stdout, stderr io.Writer) error {
 	out := fs.String("out", "", "index file to write; when it exists, new items are added to it (it must come from the same model)")
 	fresh := fs.Bool("overwrite", false, "replace an existing --out instead of adding to it")
 	projection := fs.Bool("projection", false, "store the projection z instead of the encoder's h")
-	batch := fs.Int("batch-size", 256, "images per forward pass")
+	var batch, size int
+	intFlag(fs, &batch, "batch-size", 256, positiveInt, "images per forward pass")
+	imageSizeFlag(fs, &size)
 	skipBad := fs.Bool("skip-bad", false, "skip files that cannot be read instead of failing")
 	jsonOut := fs.Bool("json", false, "print the result as JSON on stdout")
 	if err := parse(fs, args); err != nil {
@@ -44,15 +45,12 @@ func runIndex(args []string, stdout, stderr io.Writer) error {
 	if *dir == "" || *spec == "" || *out == "" {
 		return fmt.Errorf("--model, --data and --out are required (contrastive index --model DIR --data FOLDER --out INDEX)")
 	}
-	if *batch < 1 {
-		return fmt.Errorf("--batch-size must be at least 1, got %d", *batch)
-	}
 	start := time.Now()
-	md, err := modeldir.Open(*dir)
+	md, err := openModelDir(*dir, size)
 	if err != nil {
 		return err
 	}
-	opt := index.BuildOptions{Projection: *projection, BatchSize: *batch, SkipBad: *skipBad, Log: stderr}
+	opt := index.BuildOptions{Projection: *projection, BatchSize: batch, SkipBad: *skipBad, Log: stderr}
 	if !*fresh {
 		if x, err := index.Open(*out); err == nil {
 			opt.Into = x

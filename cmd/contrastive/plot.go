@@ -39,9 +39,13 @@ func runPlot(args []string, stdout, stderr io.Writer) error {
 	dir := fs.String("model", "", "model directory written by train")
 	spec := fs.String("data", "", "labelled data of the embedding map (default: the model's training data, its test split when it has one)")
 	outDir := fs.String("out", "", "directory to write the PNG files to (default: the model directory)")
-	maxPoints := fs.Int("max-points", 5000, "at most this many points (a seeded random subset) in the embedding map; 2000 by default with --tsne")
+	var maxPointsV, size int
+	var perplexityV float64
+	maxPoints, perplexity := &maxPointsV, &perplexityV
+	intFlag(fs, maxPoints, "max-points", 5000, atLeast(4), "at most this many points (a seeded random subset) in the embedding map; 2000 by default with --tsne")
 	tsne := fs.Bool("tsne", false, "map the embeddings with exact t-SNE (perplexity 30, 500 iterations) instead of PCA")
-	perplexity := fs.Float64("perplexity", 30, "t-SNE perplexity")
+	floatFlag(fs, perplexity, "perplexity", 30, positiveFloat, "t-SNE perplexity")
+	imageSizeFlag(fs, &size)
 	projection := fs.Bool("projection", false, "map the projection z instead of the encoder features h")
 	embedding := fs.Bool("embedding", true, "draw the embedding map (false: only the curves)")
 	seed := fs.Uint64("seed", 1, "seed of the subset, the t-SNE initialisation and the drawing order")
@@ -57,16 +61,10 @@ func runPlot(args []string, stdout, stderr io.Writer) error {
 	if *tsne && !set["max-points"] {
 		*maxPoints = plotDefaultTSNEPoints
 	}
-	if *maxPoints < 4 {
-		return fmt.Errorf("--max-points must be at least 4, got %d", *maxPoints)
-	}
 	if *tsne && *maxPoints > plot.MaxTSNEPoints {
 		return fmt.Errorf("--max-points %d is too many for exact t-SNE (at most %d; %d is the default)", *maxPoints, plot.MaxTSNEPoints, plotDefaultTSNEPoints)
 	}
-	if !(*perplexity > 0) {
-		return fmt.Errorf("--perplexity must be positive, got %g", *perplexity)
-	}
-	md, err := modeldir.Open(*dir)
+	md, err := openModelDir(*dir, size)
 	if err != nil {
 		return err
 	}

@@ -93,16 +93,17 @@ func TestPlotErrors(t *testing.T) {
 	dir := t.TempDir()
 	for _, c := range []struct {
 		args []string
+		code int // 2: a bad command line, refused when parsed
 		want string
 	}{
-		{[]string{"--model", filepath.Join(dir, "nope")}, "not a model directory"},
-		{[]string{}, "--model is required"},
-		{[]string{"--model", dir, "--max-points", "2"}, "--max-points must be at least 4"},
-		{[]string{"--model", dir, "--tsne", "--max-points", "50000"}, "too many for exact t-SNE"},
+		{[]string{"--model", filepath.Join(dir, "nope")}, 1, "not a model directory"},
+		{[]string{}, 1, "--model is required"},
+		{[]string{"--model", dir, "--max-points", "2"}, 2, "--max-points: must be a whole number >= 4"},
+		{[]string{"--model", dir, "--tsne", "--max-points", "50000"}, 1, "too many for exact t-SNE"},
 	} {
 		code, _, stderr := runCLI(append([]string{"plot"}, c.args...)...)
-		if code != 1 || !strings.Contains(stderr, c.want) {
-			t.Errorf("plot %v: exit %d, stderr %q; want exit 1 and %q", c.args, code, stderr, c.want)
+		if code != c.code || !strings.Contains(stderr, c.want) {
+			t.Errorf("plot %v: exit %d, stderr %q; want exit %d and %q", c.args, code, stderr, c.code, c.want)
 		}
 	}
 }

@@ -1,18 +1,13 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
-	"github.com/contrastive-go/contrastive/augment"
 	"github.com/contrastive-go/contrastive/method"
 	"github.com/contrastive-go/contrastive/models"
 	"github.com/contrastive-go/contrastive/train"
@@ -39,41 +34,47 @@ func bindTrainFlags(fs *flag.FlagSet) *trainFlags {
 	d := train.Default()
 	fs.StringVar(&c.Method, "method", d.Method, "method: "+strings.Join(method.Names(), "|"))
 	fs.StringVar(&t.model, "model", "small-cnn", "encoder: reference (DESIGN.md's CNN, exactly) | "+strings.Join(models.EncoderNames, "|")+"; small-cnn defaults to the recipe for small grayscale images")
-	fs.Var(&t.channels, "channels", "encoder widths, comma-separated (small-cnn: per conv layer; resnet: per stage)")
-	fs.Var(&t.strides, "strides", "small-cnn conv strides, comma-separated")
-	fs.IntVar(&t.poolGrid, "pool-grid", 0, "small-cnn features h: 1 = global average pool, g > 1 = average-pool to g×g and flatten")
+	fs.Var(checkedList{&t.channels, positiveInt}, "channels", "encoder widths, comma-separated (small-cnn: per conv layer; resnet: per stage)")
+	fs.Var(checkedList{&t.strides, positiveInt}, "strides", "small-cnn conv strides, comma-separated")
+	intFlag(fs, &t.poolGrid, "pool-grid", 0, positiveInt, "small-cnn features h: 1 = global average pool, g > 1 = average-pool to g×g and flatten (default 2)")
 	fs.StringVar(&t.head, "head", "", "projection head: mlp2|mlp2-bn|mlp3-bn|linear|none (default mlp2)")
-	fs.IntVar(&t.projHid, "proj-hidden", 0, "projection head hidden width (default: the width of h)")
-	fs.IntVar(&t.projDim, "proj-dim", 0, "projection (z) width (default 64; 128 for resnet)")
+	intFlag(fs, &t.projHid, "proj-hidden", 0, positiveInt, "projection head hidden width (default: the width of h; 512 in the recipe)")
+	intFlag(fs, &t.projDim, "proj-dim", 0, positiveInt, "projection (z) width (default 64; 128 for resnet and the recipe)")
 	fs.StringVar(&c.Data, "data", d.Data, "dataset: fashion-mnist[:test], an image folder, a CSV/.npy file, IDX or CIFAR files")
-	fs.IntVar(&c.Epochs, "epochs", d.Epochs, "epochs to train")
-	fs.IntVar(&c.BatchSize, "batch-size", d.BatchSize, "images per step (each gives two views)")
+	intFlag(fs, &c.Epochs, "epochs", d.Epochs, positiveInt, "epochs to train (on --resume: the run's new length)")
+	intFlag(fs, &c.BatchSize, "batch-size", d.BatchSize, atLeast(2), "images per step (each gives two views)")
 	fs.StringVar(&c.Optimizer, "optimizer", d.Optimizer, "adam|adamw|sgd|lars")
-	fs.Float64Var(&c.LR, "lr", d.LR, "base learning rate")
-	fs.Float64Var(&c.WeightDecay, "weight-decay", d.WeightDecay, "weight decay")
+	floatFlag(fs, &c.LR, "lr", d.LR, positiveFloat, "base learning rate")
+	floatFlag(fs, &c.WeightDecay, "weight-decay", d.WeightDecay, nonNegFloat, "weight decay")
+	floatFlag(fs, &c.Momentum, "sgd-momentum", 0, openUnit, "SGD/LARS momentum (default 0.9)")
 	fs.StringVar(&c.Schedule, "schedule", d.Schedule, "learning-rate schedule after warm-up: cosine|constant")
-	fs.Float64Var(&c.Warmup, "warmup-epochs", d.Warmup, "linear warm-up length in epochs")
-	fs.Float64Var(&c.Temperature, "temperature", d.Temperature, "NT-Xent/InfoNCE temperature τ")
-	fs.StringVar(&c.Augment, "augment", d.Augment, "augmentation preset: "+strings.Join(augment.Presets(), "|"))
-	fs.IntVar(&c.ImageSize, "image-size", 0, "resize image files to this square size (0: keep)")
-	fs.StringVar(&c.Out, "out", d.Out, "model directory to write")
-	fs.BoolVar(&t.resume, "resume", false, "continue the run in --out from its last checkpoint")
+	floatFlag(fs, &c.Warmup, "warmup-epochs", d.Warmup, nonNegFloat, "linear warm-up length in epochs (at most --epochs)")
+	floatFlag(fs, &c.Temperature, "temperature", d.Temperature, positiveFloat, "NT-Xent/InfoNCE temperature τ")
+	fs.StringVar(&c.Augment, "augment", d.Augment, "augmentation preset: "+strings.Join(train.AugmentNames(), "|"))
+	intFlag(fs, &c.ImageSize, "image-size", 0, between(1, train.MaxImageSize), "resize image files to this square size (default: the data's own size)")
+	fs.StringVar(&c.Out, "out", d.Out, "model directory to write (on --resume: the run to continue)")
+	fs.BoolVar(&t.resume, "resume", false, "continue the run in --out from its last checkpoint, with its stored configuration")
+	fs.BoolVar(&c.Overwrite, "overwrite", false, "replace the model, metrics and checkpoint that --out already holds")
 	fs.Uint64Var(&c.Seed, "seed", d.Seed, "random seed (initialisation, order, augmentations)")
-	fs.DurationVar(&t.maxTime, "max-time", 0, "stop (with a checkpoint) after this long, e.g. 20m")
-	fs.DurationVar(&t.ckptEvery, "checkpoint-every", 10*time.Minute, "also checkpoint at this interval inside an epoch")
+	durationFlag(fs, &t.maxTime, "max-time", 0, positiveDur, "stop (with a checkpoint) after this long, e.g. 20m")
+	durationFlag(fs, &t.ckptEvery, "checkpoint-every", 10*time.Minute, positiveDur, "also checkpoint at this interval inside an epoch")
 	fs.BoolVar(&c.SkipBad, "skip-bad", false, "skip unreadable images (listed in a summary) instead of failing")
-	fs.IntVar(&c.Workers, "workers", 0, "augmentation goroutines (0: one per core)")
-	fs.IntVar(&c.KNNEvery, "knn-every", d.KNNEvery, "kNN monitor every N epochs (0: after the last epoch only, -1: never)")
-	fs.IntVar(&c.QueueSize, "queue-size", 0, "MoCo queue length (default 4096)")
-	fs.Float64Var(&c.EMAMomentum, "ema-momentum", 0, "MoCo/BYOL base momentum of the target encoder (default 0.99)")
-	fs.IntVar(&c.MaxSteps, "max-steps", 0, "stop after this many steps in total (0: no limit)")
+	intFlag(fs, &c.Workers, "workers", 0, nonNegInt, "augmentation goroutines (0: one per core)")
+	intFlag(fs, &c.KNNEvery, "knn-every", d.KNNEvery, atLeast(-1), "kNN monitor every N epochs (0: after the last epoch only, -1: never)")
+	intFlag(fs, &c.MonitorSize, "monitor-size", d.MonitorSize, positiveInt, "images in the kNN monitor's memory bank and queries, each")
+	intFlag(fs, &c.LogEvery, "log-every", d.LogEvery, positiveInt, "write a metrics.jsonl line every this many steps")
+	intFlag(fs, &c.QueueSize, "queue-size", 0, positiveInt, "MoCo queue length (default 4096)")
+	floatFlag(fs, &c.EMAMomentum, "ema-momentum", 0, openUnit, "MoCo/BYOL base momentum of the target encoder (default 0.99)")
+	intFlag(fs, &c.MaxSteps, "max-steps", 0, positiveInt, "stop after this many steps in total")
 	fs.BoolVar(&t.jsonOut, "json", false, "print the result as JSON on stdout")
 	fs.StringVar(&t.configFile, "config", "", "YAML or JSON file whose keys are these flag names (flags given on the command line win)")
 	return t
 }
 
-// resolve copies the model flags into the configuration.
-func (t *trainFlags) resolve() {
+// resolve copies the model flags into the configuration. base, when not nil, is the model of
+// the run being resumed: the model flags given then apply on top of it (so repeating one of the
+// original flags changes nothing), unless --model names another encoder.
+func (t *trainFlags) resolve(base *models.Config, given map[string]bool) {
 	t.cfg.MaxTime = train.Duration(t.maxTime)
 	t.cfg.CheckpointEvery = train.Duration(t.ckptEvery)
 	var m models.Config
@@ -84,6 +85,9 @@ func (t *trainFlags) resolve() {
 		m = train.Default().Model
 	default:
 		m = models.Config{Name: t.model}
+	}
+	if base != nil && (!given["model"] || m.Name == base.Name && t.model != "reference") {
+		m = *base
 	}
 	if len(t.channels) > 0 {
 		m.Channels = t.channels
@@ -106,6 +110,9 @@ func (t *trainFlags) resolve() {
 	t.cfg.Model = m
 }
 
+// modelFlags are the flags that make up the model configuration ("model" in config.json).
+var modelFlags = []string{"model", "channels", "strides", "pool-grid", "head", "proj-hidden", "proj-dim"}
+
 func runTrain(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("train", "train --method simclr --data PATH|fashion-mnist --out DIR [flags]", stderr)
 	t := bindTrainFlags(fs)
@@ -117,23 +124,56 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	t.resolve()
-	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer cancel()
-	res, err := train.Run(ctx, t.cfg, t.resume, stderr)
+	given := setFlags(fs)
+	cfg := t.cfg
+	if !t.resume {
+		t.resolve(nil, given)
+		cfg = t.cfg
+	} else {
+		if cfg.Overwrite {
+			return fmt.Errorf("--resume continues the run in --out and --overwrite replaces it: give one of them")
+		}
+		stored, err := train.StoredConfig(cfg.Out)
+		if err != nil {
+			return fmt.Errorf("cannot resume: %w", err)
+		}
+		t.resolve(&stored.Model, given)
+		for _, f := range modelFlags {
+			given["model"] = given["model"] || given[f]
+		}
+		if cfg, err = train.ResumeConfig(t.cfg, func(f string) bool { return given[f] }); err != nil {
+			return err
+		}
+	}
+	ctx, stop := interruptible()
+	defer stop()
+	res, err := train.Run(ctx, cfg, stderr)
 	if err != nil {
 		return err
 	}
 	if t.jsonOut {
-		return json.NewEncoder(stdout).Encode(res)
+		if err := json.NewEncoder(stdout).Encode(res); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(stdout, "trained %s: %s\nmodel directory: %s\n", cfg.Method, summary(res), res.Dir)
 	}
-	fmt.Fprintf(stdout, "trained %s: %d epochs, %d steps in %s (%.0f images/s), final loss %.4f", t.cfg.Method, res.Epochs, res.Steps, train.FormatDuration(time.Duration(res.Seconds*float64(time.Second))), res.ImagesPerSec, res.FinalLoss)
+	return interruption(ctx, res)
+}
+
+// summary is a one-line account of a training result.
+func summary(res *train.Result) string {
+	s := fmt.Sprintf("%d epochs, %d steps", res.Epochs, res.Steps)
+	if res.StepsThisRun == 0 {
+		s += ", no step trained in this run"
+	} else {
+		s += fmt.Sprintf(" (%d in this run) in %s (%.0f images/s), final loss %.4f", res.StepsThisRun, train.FormatDuration(time.Duration(res.Seconds*float64(time.Second))), res.ImagesPerSec, *res.FinalLoss)
+	}
 	if res.KNNTop1 > 0 {
-		fmt.Fprintf(stdout, ", monitor kNN top-1 %.4f", res.KNNTop1)
+		s += fmt.Sprintf(", monitor kNN top-1 %.4f", res.KNNTop1)
 	}
 	if res.Stopped != "" {
-		fmt.Fprintf(stdout, " (stopped: %s; continue with --resume)", res.Stopped)
+		s += fmt.Sprintf(" (stopped: %s; continue with --resume)", res.Stopped)
 	}
-	fmt.Fprintf(stdout, "\nmodel directory: %s\n", res.Dir)
-	return nil
+	return s
 }

@@ -19,7 +19,7 @@ func init() {
 			fmt.Fprintln(stdout, blas.Default().Name())
 			return nil
 		}
-		fmt.Fprintf(stdout, "contrastive %s (%s, %s/%s, %d threads)\nGEMM backend: %s\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0), blas.Default().Name())
+		fmt.Fprintf(stdout, "contrastive %s (%s, %s/%s, %d threads)\nGEMM backend: %s\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0), blas.Describe())
 		return nil
 	})
 }

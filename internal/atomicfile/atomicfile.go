@@ -57,3 +57,24 @@ func Write(path, what string, write func(io.Writer) error) error {
 	}
 	return nil
 }
+
+// RemoveStale removes the temporary files Write leaves beside path when the process is killed
+// mid-write (".<name>.tmp-*"). Call it when no other process may be writing path.
+func RemoveStale(path string) {
+	matches, _ := filepath.Glob(filepath.Join(filepath.Dir(path), "."+escapeGlob(filepath.Base(path))+".tmp-*"))
+	for _, m := range matches {
+		os.Remove(m)
+	}
+}
+
+func escapeGlob(s string) string {
+	var b []byte
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '*', '?', '[', '\\':
+			b = append(b, '\\')
+		}
+		b = append(b, s[i])
+	}
+	return string(b)
+}

@@ -1,0 +1,551 @@
+package train
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/contrastive-go/contrastive/augment"
+	"github.com/contrastive-go/contrastive/autodiff"
+	"github.com/contrastive-go/contrastive/data"
+	"github.com/contrastive-go/contrastive/internal/atomicfile"
+	"github.com/contrastive-go/contrastive/loader"
+	"github.com/contrastive-go/contrastive/method"
+	"github.com/contrastive-go/contrastive/modeldir"
+	"github.com/contrastive-go/contrastive/models"
+	"github.com/contrastive-go/contrastive/nn"
+	"github.com/contrastive-go/contrastive/optim"
+	"github.com/contrastive-go/contrastive/tensor"
+)
+
+// Result summarises a finished (or stopped) run.
+type Result struct {
+	Dir          string   `json:"dir"`
+	Epochs       int      `json:"epochs_done"`
+	Steps        int      `json:"steps"`
+	StepsThisRun int      `json:"steps_this_run"`
+	FinalLoss    *float64 `json:"final_loss,omitempty"` // the last step's loss; nil when no step ran
+	Seconds      float64  `json:"seconds"`
+	ImagesPerSec float64  `json:"images_per_s"`
+	KNNTop1      float64  `json:"knn_top1,omitempty"` // the last monitor value, if any
+	Stopped      string   `json:"stopped,omitempty"`  // why the run ended early ("max-time", "max-steps", "interrupted", or a hook's reason)
+	Params       int      `json:"params"`
+}
+
+// Position says where training stands: Epoch is the number of epochs done (the 0-based epoch in
+// progress) and Step the number of its batches done; GlobalStep counts optimizer steps since the
+// start; Elapsed is the training time of all legs of the run, in seconds; Samples is the size of
+// the training data (a resumed run must see the same number).
+type Position struct {
+	Epoch      int     `json:"epoch"`
+	Step       int     `json:"step_in_epoch"`
+	GlobalStep int     `json:"global_step"`
+	Elapsed    float64 `json:"elapsed_s"`
+	Samples    int     `json:"samples,omitempty"`
+}
+
+// testLossHook lets tests replace the loss value the loop checks (to inject a NaN).
+var testLossHook func(step int, loss float64) float64
+
+// ErrNonFinite is wrapped by the error a run returns when the loss stops being a finite number.
+var ErrNonFinite = errors.New("non-finite loss")
+
+// Options supply parts of a run that the configuration cannot describe. Nil fields are built
+// from the Config.
+type Options struct {
+	// Data replaces opening Config.Data: a user's own dataset (Config.Data then only names it in
+	// logs and the monitor; set KNNEvery to -1 unless Data is labelled and Config.Data opens its
+	// test split).
+	Data data.Dataset
+	// Views replaces the augmentation preset: one transform per view the method consumes.
+	Views []augment.Transform
+	// Log receives progress and messages; nil is silent.
+	Log io.Writer
+	// NoDefaultHooks leaves out the standard hooks (kNN monitor, metrics log, progress,
+	// checkpoints): the caller adds its own. Without the checkpoint hook nothing is saved.
+	NoDefaultHooks bool
+}
+
+// Trainer runs the training loop of one run. Build it with New, add hooks with AddHook, then Run
+// it. Its exported fields are the run's parts, for hooks to read; they must not be replaced
+// after New.
+type Trainer struct {
+	Config        Config
+	Data          data.Dataset
+	Model         *models.Model
+	Method        method.Method
+	Optimizer     optim.Optimizer
+	Schedule      optim.Schedule
+	Loader        *loader.Loader
+	StepsPerEpoch int
+	TotalSteps    int
+	Log           io.Writer
+
+	hooks     []Hook
+	userAt    int // user hooks are inserted here: after the monitor, before the writers
+	pos       Position
+	stored    *checkpoint
+	tape      *autodiff.Tape
+	start     time.Time // this leg's start
+	elapsed0  float64   // Elapsed of earlier legs
+	images    int       // images trained on in this leg
+	steps     int       // steps in this leg
+	lastLoss  float64
+	knn       float64 // the kNN monitor's last score
+	stopWhy   string
+	lastSaved time.Time
+}
+
+// Run trains as cfg says (cfg.Resume continues the run in cfg.Out), with the standard hooks,
+// writing the model directory cfg.Out. Progress goes to log (nil: silent).
+func Run(ctx context.Context, cfg Config, log io.Writer) (*Result, error) {
+	t, err := New(cfg, Options{Log: log})
+	if err != nil {
+		return nil, err
+	}
+	return t.Run(ctx)
+}
+
+// New prepares a run: it checks the configuration, opens the data, builds the model, the method,
+// the optimizer, its schedule and the loader, and with cfg.Resume loads the checkpoint in
+// cfg.Out. Nothing is written until Run.
+func New(cfg Config, o Options) (*Trainer, error) {
+	t := &Trainer{Log: o.Log, tape: autodiff.NewTape()}
+	if cfg.Resume {
+		cp, err := loadCheckpoint(cfg.Out)
+		if err != nil {
+			return nil, fmt.Errorf("cannot resume: %w", err)
+		}
+		if err := checkResume(cfg, cp.cfg); err != nil {
+			return nil, err
+		}
+		if cfg.Epochs < cp.pos.Epoch {
+			return nil, fmt.Errorf("--epochs %d is fewer than the %d epochs this run has already trained", cfg.Epochs, cp.pos.Epoch)
+		}
+		t.stored, t.pos = cp, cp.pos
+	} else if err := checkFreshDir(cfg.Out, cfg.Overwrite); err != nil {
+		return nil, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	t.Config = cfg
+	if err := t.build(o); err != nil {
+		return nil, err
+	}
+	if !o.NoDefaultHooks {
+		if mon := newMonitor(cfg, t.Data, t.Model.Config.InChannels, o.Log); mon != nil {
+			t.hooks = append(t.hooks, mon.hook())
+		}
+		t.userAt = len(t.hooks)
+		t.hooks = append(t.hooks, MetricsHook(), ProgressHook(o.Log), CheckpointHook())
+	}
+	return t, nil
+}
+
+// build opens the data and builds the model, method, optimizer, schedule and loader.
+func (t *Trainer) build(o Options) error {
+	cfg := &t.Config
+	fac, _ := method.Lookup(cfg.Method)
+	mcfg := cfg.Model
+	if fac.Adjust != nil {
+		fac.Adjust(&mcfg)
+	}
+	channels := mcfg.InChannels
+	if channels == 0 {
+		channels = 1
+		if mcfg.Name == models.ResNet18Name || mcfg.Name == models.ResNet18CIFARName {
+			channels = 3
+		}
+	}
+	ds := o.Data
+	if ds == nil {
+		var err error
+		if ds, err = data.OpenForModel(cfg.Data, data.ModelOptions{Channels: channels, Size: cfg.ImageSize, SkipBad: cfg.SkipBad}, o.Log); err != nil {
+			return err
+		}
+	}
+	t.Data = ds
+	if fac.NeedsLabels && ds.Classes() == nil {
+		return fmt.Errorf("method %s needs labels, but %s is unlabelled", cfg.Method, cfg.Data)
+	}
+	if t.stored != nil && t.pos.Samples > 0 && ds.Len() != t.pos.Samples {
+		return fmt.Errorf("%s holds %d samples, but the run was trained on %d: resume it on the same data", cfg.Data, ds.Len(), t.pos.Samples)
+	}
+	first, err := ds.Get(0)
+	if err != nil {
+		return err
+	}
+	img := first.Image
+	if mcfg.Name == models.MLPName {
+		if mcfg.InputDim == 0 {
+			mcfg.InputDim = len(img.Pix)
+		}
+	} else {
+		// Build the encoder for the images the data gives (a ResNet defaults to RGB, but IDX
+		// and CIFAR-style readers return their own channel count), or say why not.
+		if mcfg.InChannels == 0 {
+			mcfg.InChannels = img.C
+		} else if mcfg.InChannels != img.C {
+			return fmt.Errorf("model %s takes %d-channel images, but %s gives %d-channel images", mcfg.Name, mcfg.InChannels, cfg.Data, img.C)
+		}
+		if img.H == 1 && img.C == 1 {
+			return fmt.Errorf("%s holds vectors, not images: train the mlp encoder on it (--model mlp --augment scarf)", cfg.Data)
+		}
+		if img.H != img.W {
+			return fmt.Errorf("images of %s are %dx%d; pass --image-size to train on square images", cfg.Data, img.W, img.H)
+		}
+		if err := checkPoolGrid(mcfg, img.H); err != nil {
+			return err
+		}
+	}
+	views := o.Views
+	if views == nil {
+		if views, err = t.views(img.H, img.C, fac.Views); err != nil {
+			return err
+		}
+	}
+	if len(views) != fac.Views {
+		return fmt.Errorf("augmentation %s gives %d views, method %s needs %d", cfg.Augment, len(views), cfg.Method, fac.Views)
+	}
+	if t.Model, err = models.Build(mcfg, cfg.Seed); err != nil {
+		return fmt.Errorf("building the model: %w", err)
+	}
+	if t.Method, err = fac.New(t.Model, method.Config{Temperature: cfg.Temperature, QueueSize: cfg.QueueSize, Momentum: cfg.EMAMomentum, Seed: cfg.Seed}); err != nil {
+		return err
+	}
+	t.Optimizer = newOptimizer(*cfg, t.Method.Params())
+	if t.Loader, err = loader.New(ds, views, loader.Options{BatchSize: cfg.BatchSize, Workers: cfg.Workers, Prefetch: 3, DropLast: true, Shuffle: true, Seed: cfg.Seed}); err != nil {
+		return err
+	}
+	t.StepsPerEpoch = t.Loader.Len()
+	if t.StepsPerEpoch == 0 {
+		t.Loader.Close()
+		return fmt.Errorf("%s has %d samples, fewer than one batch of %d (lower --batch-size)", cfg.Data, ds.Len(), cfg.BatchSize)
+	}
+	t.TotalSteps = t.StepsPerEpoch * cfg.Epochs
+	t.Schedule = optim.Constant(cfg.LR)
+	if cfg.Schedule == "cosine" {
+		t.Schedule = optim.Cosine(int(cfg.Warmup*float64(t.StepsPerEpoch)), t.TotalSteps, cfg.LR, 0)
+	}
+	if cp := t.stored; cp != nil {
+		if err := nn.LoadStateDict(t.Model, cp.model); err != nil {
+			return fmt.Errorf("checkpoint in %s does not fit the model: %w", cfg.Out, err)
+		}
+		if err := t.Optimizer.LoadState(cp.optim); err != nil {
+			return fmt.Errorf("checkpoint optimizer state: %w", err)
+		}
+		if err := t.Method.LoadState(cp.method); err != nil {
+			return fmt.Errorf("checkpoint method state: %w", err)
+		}
+	}
+	t.pos.Samples = ds.Len()
+	return nil
+}
+
+// views builds the augmentation preset's transforms.
+func (t *Trainer) views(size, channels, want int) ([]augment.Transform, error) {
+	if t.Config.Augment == ScarfAugment {
+		sc, err := augment.NewSCARF(t.Data, 0.6)
+		if err != nil {
+			return nil, err
+		}
+		views := make([]augment.Transform, want)
+		for i := range views {
+			views[i] = sc
+		}
+		return views, nil
+	}
+	return augment.Preset(t.Config.Augment, size, channels)
+}
+
+// checkPoolGrid refuses a small-cnn pooling grid larger than its last feature map.
+func checkPoolGrid(m models.Config, size int) error {
+	if m.Name != models.SmallCNNName || m.PoolGrid <= 1 {
+		return nil
+	}
+	strides := m.Strides
+	if strides == nil {
+		strides = []int{1, 2, 2}
+	}
+	side := size
+	for _, s := range strides {
+		side = (side-1)/s + 1 // 3×3 convolutions, padding 1
+	}
+	if m.PoolGrid > side {
+		return fmt.Errorf("--pool-grid %d is larger than the %d×%d feature map that %d×%d images give with --strides %s", m.PoolGrid, side, side, size, size, strings.Trim(strings.Join(strings.Fields(fmt.Sprint(strides)), ","), "[]"))
+	}
+	return nil
+}
+
+// checkFreshDir refuses to start a new run in a directory that holds one, unless overwrite.
+func checkFreshDir(dir string, overwrite bool) error {
+	if dir == "" {
+		return nil
+	}
+	for _, f := range []string{modeldir.CheckpointFile, modeldir.WeightsFile, modeldir.MetricsFile} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			continue
+		}
+		if overwrite {
+			return nil
+		}
+		if f == modeldir.CheckpointFile {
+			return fmt.Errorf("%s already holds a run; pass --resume to continue it, --overwrite to replace it, or choose another --out", dir)
+		}
+		return fmt.Errorf("%s already holds a trained model (%s); pass --overwrite to replace it or choose another --out", dir, f)
+	}
+	return nil
+}
+
+// AddHook adds h to the run. User hooks run after the kNN monitor and before the standard
+// metrics log, progress and checkpoint hooks, in the order added, so that what they put into an
+// event's Metrics is logged.
+func (t *Trainer) AddHook(h Hook) {
+	t.hooks = append(t.hooks[:t.userAt], append([]Hook{h}, t.hooks[t.userAt:]...)...)
+	t.userAt++
+}
+
+// Position is where the run stands.
+func (t *Trainer) Position() Position { return t.pos }
+
+// Stop asks the run to stop (with a checkpoint) after the current step or epoch; reason is
+// reported in Result.Stopped. Hooks call it, for early stopping.
+func (t *Trainer) Stop(reason string) {
+	if t.stopWhy == "" {
+		t.stopWhy = reason
+	}
+}
+
+// Elapsed is the training time of the run so far, all legs included.
+func (t *Trainer) Elapsed() time.Duration {
+	return time.Duration((t.elapsed0 + time.Since(t.start).Seconds()) * float64(time.Second))
+}
+
+// Run trains until the last epoch ends, a limit is reached, ctx is cancelled (the result then
+// says "interrupted") or a hook calls Stop. The standard checkpoint hook saves the run at every
+// epoch's end and when it stops early.
+func (t *Trainer) Run(ctx context.Context) (res *Result, err error) {
+	defer t.Loader.Close()
+	t.start, t.elapsed0, t.lastSaved = time.Now(), t.pos.Elapsed, time.Now()
+	if err := t.prepareDir(); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if herr := t.emitEnd(res, err); herr != nil && err == nil {
+			res, err = nil, herr
+		}
+	}()
+	for _, h := range t.hooks {
+		if h.Start != nil {
+			if err := h.Start(t); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for t.pos.Epoch < t.Config.Epochs && t.stopWhy == "" {
+		if err := t.trainEpoch(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return t.result(), nil
+}
+
+// prepareDir creates the output directory, removes temporary files a killed run left there and
+// writes config.json.
+func (t *Trainer) prepareDir() error {
+	out := t.Config.Out
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return fmt.Errorf("creating %s: %w", out, err)
+	}
+	for _, f := range []string{modeldir.CheckpointFile, modeldir.WeightsFile, modeldir.ConfigFile, modeldir.MetricsFile} {
+		atomicfile.RemoveStale(filepath.Join(out, f))
+	}
+	if t.stored == nil && t.Config.Overwrite {
+		os.Remove(filepath.Join(out, modeldir.CheckpointFile)) // a crash before the first save must not resume the old run
+	}
+	cfgJS, _ := json.MarshalIndent(struct {
+		Config
+		ResolvedModel models.Config `json:"resolved_model"`
+	}{t.Config, t.Model.Config}, "", "  ")
+	return WriteFileAtomic(filepath.Join(out, modeldir.ConfigFile), append(cfgJS, '\n'))
+}
+
+func (t *Trainer) emitEnd(res *Result, err error) error {
+	var first error
+	for _, h := range t.hooks {
+		if h.End != nil {
+			if herr := h.End(t, res, err); herr != nil && first == nil {
+				first = herr
+			}
+		}
+	}
+	return first
+}
+
+// stopReason says why the run must stop before the next step, or "".
+func (t *Trainer) stopReason(ctx context.Context) string {
+	switch {
+	case ctx.Err() != nil:
+		return "interrupted"
+	case t.stopWhy != "":
+		return t.stopWhy
+	case t.Config.MaxTime > 0 && time.Since(t.start) >= time.Duration(t.Config.MaxTime):
+		return "max-time"
+	case t.Config.MaxSteps > 0 && t.pos.GlobalStep >= t.Config.MaxSteps:
+		return "max-steps"
+	}
+	return ""
+}
+
+// trainEpoch trains the rest of the epoch in progress and runs the epoch-end hooks.
+func (t *Trainer) trainEpoch(ctx context.Context) error {
+	it := t.Loader.Epoch(t.pos.Epoch)
+	defer it.Close()
+	var sum float64
+	var n int
+	tEpoch := time.Now()
+	for {
+		if why := t.stopReason(ctx); why != "" {
+			t.stopWhy = why
+			return nil
+		}
+		b, err := it.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("epoch %d/%d: %w", t.pos.Epoch+1, t.Config.Epochs, err)
+		}
+		if b.Step < t.pos.Step { // resuming inside an epoch: skip the batches already trained on
+			t.Loader.Release(b)
+			continue
+		}
+		ev, err := t.Step(b)
+		t.Loader.Release(b)
+		if err != nil {
+			return err
+		}
+		sum += ev.Loss
+		n++
+		for _, h := range t.hooks {
+			if h.StepEnd != nil {
+				if err := h.StepEnd(t, ev); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	t.pos.Epoch++
+	t.pos.Step = 0
+	ev := &EpochEnd{Epoch: t.pos.Epoch, GlobalStep: t.pos.GlobalStep, Steps: n, Metrics: map[string]float64{}}
+	if n > 0 {
+		ev.Loss = sum / float64(n)
+		ev.ImagesPerSec = float64(n*t.Config.BatchSize) / time.Since(tEpoch).Seconds()
+	}
+	for _, h := range t.hooks {
+		if h.EpochEnd != nil {
+			if err := h.EpochEnd(t, ev); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Step trains on one batch: the forward pass, the loss, the backward pass, the optimizer step at
+// the scheduled learning rate, and the method's after-step update. A non-finite loss is an
+// error wrapping ErrNonFinite, and nothing is updated.
+func (t *Trainer) Step(b *loader.Batch) (*StepEnd, error) {
+	tStep := time.Now()
+	lr := t.Schedule(t.pos.GlobalStep)
+	t.Optimizer.SetLR(lr)
+	c, h, w := t.Loader.Shape()
+	x := t.tape.Constant(tensor.FromSlice(b.Concat(), b.V()*b.N, c, h, w))
+	l := t.Method.Loss(method.Batch{X: x, V: b.V(), N: b.N, Labels: b.Labels})
+	lv := float64(l.Item())
+	if testLossHook != nil {
+		lv = testLossHook(t.pos.GlobalStep, lv)
+	}
+	if math.IsNaN(lv) || math.IsInf(lv, 0) {
+		t.tape.Reset()
+		return nil, fmt.Errorf("%w: the loss is %v at step %d (epoch %d/%d, batch %d of %d); stopping, the last good checkpoint in %s is kept (try a lower --lr)",
+			ErrNonFinite, lv, t.pos.GlobalStep+1, t.pos.Epoch+1, t.Config.Epochs, b.Step+1, t.StepsPerEpoch, t.Config.Out)
+	}
+	t.tape.Backward(l)
+	t.Optimizer.Step()
+	t.Optimizer.ZeroGrad()
+	t.tape.Reset()
+	t.pos.GlobalStep++
+	t.pos.Step = b.Step + 1
+	t.Method.AfterStep(float64(t.pos.GlobalStep) / float64(t.TotalSteps))
+	t.images += b.N
+	t.steps++
+	t.lastLoss = lv
+	return &StepEnd{
+		Epoch: t.pos.Epoch + 1, Step: t.pos.Step, GlobalStep: t.pos.GlobalStep,
+		Loss: lv, LR: lr, ImagesPerSec: float64(b.N) / time.Since(tStep).Seconds(),
+		Metrics: map[string]float64{},
+	}, nil
+}
+
+// SaveCheckpoint writes checkpoint.safetensors and model.safetensors (each replaced atomically)
+// and runs the checkpoint hooks.
+func (t *Trainer) SaveCheckpoint() error {
+	t.pos.Elapsed = t.Elapsed().Seconds()
+	if err := saveCheckpoint(t.Config.Out, t.Config, t.Method, t.Optimizer, t.pos); err != nil {
+		return err
+	}
+	t.lastSaved = time.Now()
+	ev := &CheckpointSaved{Path: filepath.Join(t.Config.Out, modeldir.CheckpointFile), Position: t.pos}
+	for _, h := range t.hooks {
+		if h.Checkpoint != nil {
+			if err := h.Checkpoint(t, ev); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (t *Trainer) result() *Result {
+	res := &Result{Dir: t.Config.Out, Params: t.Model.NumParams(), Epochs: t.pos.Epoch, Steps: t.pos.GlobalStep,
+		StepsThisRun: t.steps, Stopped: t.stopWhy, Seconds: time.Since(t.start).Seconds(), KNNTop1: t.knn}
+	if t.steps > 0 {
+		l := t.lastLoss
+		res.FinalLoss = &l
+	}
+	if res.Seconds > 0 {
+		res.ImagesPerSec = float64(t.images) / res.Seconds
+	}
+	return res
+}
+
+func newOptimizer(cfg Config, params []*autodiff.Var) optim.Optimizer {
+	switch cfg.Optimizer {
+	case "sgd":
+		return optim.NewSGD(params, optim.SGDConfig{LR: cfg.LR, Momentum: orDefault(cfg.Momentum, 0.9), WeightDecay: cfg.WeightDecay})
+	case "lars":
+		return optim.NewLARS(params, optim.LARSConfig{LR: cfg.LR, Momentum: orDefault(cfg.Momentum, 0.9), WeightDecay: cfg.WeightDecay})
+	case "adamw":
+		return optim.NewAdamW(params, optim.AdamConfig{LR: cfg.LR, WeightDecay: cfg.WeightDecay})
+	default:
+		return optim.NewAdam(params, optim.AdamConfig{LR: cfg.LR, WeightDecay: cfg.WeightDecay})
+	}
+}
+
+func orDefault(v, def float64) float64 {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+func round(v float64) float64 { return math.Round(v*100) / 100 }
