@@ -464,3 +464,19 @@ func TestKernelChoiceIgnoresTimingNoise(t *testing.T) {
 		t.Errorf("a kernel twice as fast: kernelFor(512, 64) = %s, want %s", got.name, big.name)
 	}
 }
+
+// TestForcedBackendIsInUse makes a run with CONTRASTIVE_GEMM set fail unless that backend really
+// computes (CI runs the engine tests with CONTRASTIVE_GEMM=openblas: they must not silently run
+// on the go backend where OpenBLAS cannot load).
+func TestForcedBackendIsInUse(t *testing.T) {
+	want := strings.ToLower(strings.TrimSpace(os.Getenv(EnvVar)))
+	if want == "" {
+		t.Skip(EnvVar + " is not set")
+	}
+	if err := Check(); err != nil {
+		t.Fatal(err)
+	}
+	if got := Default().Name(); got != want {
+		t.Fatalf("%s=%s, but the backend in use is %s (%s)", EnvVar, want, got, Reason())
+	}
+}

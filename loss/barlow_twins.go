@@ -34,7 +34,7 @@ type BarlowTwinsTerms struct {
 //
 // Usage:
 //
-//	z1, z2 := model.Forward(tp, view1), model.Forward(tp, view2)
+//	z1, z2 := model.Forward(view1), model.Forward(view2)
 //	l := loss.BarlowTwins(z1, z2, 5e-3)
 //	tp.Backward(l)
 func BarlowTwins(z1, z2 *autodiff.Var, lambda float32) *autodiff.Var {

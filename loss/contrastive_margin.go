@@ -31,7 +31,7 @@ import (
 //
 // Usage:
 //
-//	e1, e2 := net.Forward(tp, left), net.Forward(tp, right)
+//	e1, e2 := net.Forward(left), net.Forward(right)
 //	l := loss.ContrastiveMargin(e1, e2, sameClass, 1.0)
 //	tp.Backward(l)
 func ContrastiveMargin(x1, x2 *autodiff.Var, same []bool, margin float32) *autodiff.Var {

@@ -34,8 +34,8 @@ import (
 //
 // Usage:
 //
-//	q := online.Forward(tp, view1)
-//	k := autodiff.Detach(momentum.Forward(tp, view2))
+//	q := online.Forward(view1)
+//	k := autodiff.Detach(momentum.Forward(view2))
 //	l := loss.InfoNCE(q, k, queue, 0.2) // then enqueue k
 func InfoNCE(q, k, queue *autodiff.Var, tau float32) *autodiff.Var {
 	n, d := check2D("InfoNCE", "q", q)

@@ -28,8 +28,8 @@ import (
 //
 // Usage:
 //
-//	q1, q2 := pred.Forward(tp, online.Forward(tp, x1)), pred.Forward(tp, online.Forward(tp, x2))
-//	k1, k2 := momentum.Forward(tp, x1), momentum.Forward(tp, x2)
+//	q1, q2 := pred.Forward(online.Forward(x1)), pred.Forward(online.Forward(x2))
+//	k1, k2 := momentum.Forward(x1), momentum.Forward(x2)
 //	l := loss.MoCoV3(q1, q2, k1, k2, 0.2)
 func MoCoV3(q1, q2, k1, k2 *autodiff.Var, tau float32) *autodiff.Var {
 	n, d := check2D("MoCoV3", "q1", q1)

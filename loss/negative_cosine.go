@@ -29,7 +29,7 @@ import (
 //
 // Usage:
 //
-//	p1, p2 := pred.Forward(tp, z1), pred.Forward(tp, z2)
+//	p1, p2 := pred.Forward(z1), pred.Forward(z2)
 //	l := autodiff.Add(loss.NegativeCosine(p1, z2), loss.NegativeCosine(p2, z1))
 //	tp.Backward(l)
 func NegativeCosine(p, z *autodiff.Var) *autodiff.Var {

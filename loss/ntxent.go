@@ -51,7 +51,7 @@ func WithMemoryBank(bank *tensor.Tensor) NTXentOption {
 //
 // Usage:
 //
-//	z := model.Forward(tp, batch)         // [2N, D]: both views of N images
+//	z := model.Forward(batch)         // [2N, D]: both views of N images
 //	l := loss.NTXent(z, 0.5)              // scalar
 //	tp.Backward(l)
 func NTXent(z *autodiff.Var, tau float32, opts ...NTXentOption) *autodiff.Var {

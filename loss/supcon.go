@@ -37,7 +37,7 @@ import (
 //
 // Usage:
 //
-//	z := model.Forward(tp, append(view1, view2...)) // [2N, D]
+//	z := model.Forward(append(view1, view2...)) // [2N, D]
 //	l := loss.SupCon(z, labels, 0.1, 0.1)
 //	tp.Backward(l)
 func SupCon(z *autodiff.Var, labels []int, tau, baseTau float32) *autodiff.Var {

@@ -58,7 +58,7 @@ func (m Mining) String() string {
 //
 // Usage:
 //
-//	e := model.Forward(tp, images)                      // [N, D], P classes × K images each
+//	e := model.Forward(images)                      // [N, D], P classes × K images each
 //	l := loss.Triplet(e, labels, 0.3, loss.BatchHard)
 //	tp.Backward(l)
 func Triplet(emb *autodiff.Var, labels []int, margin float32, mining Mining) *autodiff.Var {

@@ -37,7 +37,7 @@ type VICRegTerms struct {
 //
 // Usage:
 //
-//	x, y := model.Forward(tp, view1), model.Forward(tp, view2)
+//	x, y := model.Forward(view1), model.Forward(view2)
 //	l := loss.VICReg(x, y, 25, 25, 1)
 //	tp.Backward(l)
 func VICReg(x, y *autodiff.Var, lambda, mu, nu float32) *autodiff.Var {

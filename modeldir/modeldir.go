@@ -33,6 +33,7 @@ type Run struct {
 	Data      string `json:"data"`
 	Augment   string `json:"augment"`    // the training augmentation preset; its evaluation transform prepares inputs
 	ImageSize int    `json:"image-size"` // 0: the data's own size
+	Seed      uint64 `json:"seed"`       // the initialisation seed (an untrained twin of the model is Build(Model.Config, Seed))
 }
 
 // ModelDir is a trained model loaded from its directory.

@@ -12,6 +12,7 @@ import (
 	"github.com/contrastive-go/contrastive/eval"
 	"github.com/contrastive-go/contrastive/infer"
 	"github.com/contrastive-go/contrastive/modeldir"
+	"github.com/contrastive-go/contrastive/models"
 )
 
 func init() {
@@ -26,11 +27,13 @@ type evalResult struct {
 	Alignment  float64 `json:"alignment"`
 	Uniformity float64 `json:"uniformity"`
 	RawKNNTop1 float64 `json:"raw_knn_top1"`
-	Split      string  `json:"split"`
-	Bank       int     `json:"bank"`
-	Queries    int     `json:"queries"`
-	FeatureDim int     `json:"feature_dim"`
-	Seconds    float64 `json:"seconds"`
+	// UntrainedKNNTop1 is the kNN top-1 of the same architecture at its initialisation (--untrained).
+	UntrainedKNNTop1 *float64 `json:"untrained_knn_top1,omitempty"`
+	Split            string   `json:"split"`
+	Bank             int      `json:"bank"`
+	Queries          int      `json:"queries"`
+	FeatureDim       int      `json:"feature_dim"`
+	Seconds          float64  `json:"seconds"`
 }
 
 type evalOptions struct {
@@ -39,6 +42,7 @@ type evalOptions struct {
 	seed         uint64
 	linear       bool
 	linearEpochs int
+	untrained    bool // also score the untrained encoder
 	log          io.Writer
 }
 
@@ -119,6 +123,27 @@ func evaluate(md *modeldir.ModelDir, o evalOptions) (*evalResult, error) {
 	}
 	res.RawKNNTop1 = rk.Top1
 
+	// The same architecture untrained: what training must add to the inductive bias alone.
+	if o.untrained {
+		init, err := models.Build(md.Model.Config, md.Config.Seed)
+		if err != nil {
+			return nil, fmt.Errorf("building the untrained encoder: %w", err)
+		}
+		ub, err := infer.Embed(init, bankDS, t, infer.Options{})
+		if err != nil {
+			return nil, err
+		}
+		uq, err := infer.Embed(init, queryDS, t, infer.Options{})
+		if err != nil {
+			return nil, err
+		}
+		uk, err := eval.KNN(eval.Features{N: ub.N, D: ub.D, Data: ub.Data}, ub.Labels, eval.Features{N: uq.N, D: uq.D, Data: uq.Data}, uq.Labels, eval.KNNOptions{})
+		if err != nil {
+			return nil, err
+		}
+		res.UntrainedKNNTop1 = &uk.Top1
+	}
+
 	// Alignment over two augmented views of the queries (the training augmentation), uniformity
 	// over the queries' features; both on L2-normalised h (Wang & Isola 2020).
 	if v1, v2, err := viewFeatures(md, queryDS, first.Image.H, first.Image.C, o.seed); err == nil {
@@ -190,6 +215,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	var linearEpochs, size int
 	intFlag(fs, &linearEpochs, "linear-epochs", 30, nonNegInt, "linear-probe epochs (0 skips the probe)")
 	imageSizeFlag(fs, &size)
+	untrained := fs.Bool("untrained", false, "also score the untrained encoder of the same architecture (its initialisation)")
 	jsonOut := fs.Bool("json", false, "print the result as JSON on stdout")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -201,7 +227,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	res, err := evaluate(md, evalOptions{spec: *spec, holdout: holdout, seed: *seed, linear: linearEpochs > 0, linearEpochs: linearEpochs, log: stderr})
+	res, err := evaluate(md, evalOptions{spec: *spec, holdout: holdout, seed: *seed, linear: linearEpochs > 0, linearEpochs: linearEpochs, untrained: *untrained, log: stderr})
 	if err != nil {
 		return err
 	}
@@ -210,6 +236,9 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "evaluation of %s on %s (%s; %d bank, %d queries, h %d-d)\n", *dir, *spec, res.Split, res.Bank, res.Queries, res.FeatureDim)
 	fmt.Fprintf(stdout, "  kNN top-1 (k=200, T=0.1)  %.4f   (raw pixels: %.4f)\n", res.KNNTop1, res.RawKNNTop1)
+	if u := res.UntrainedKNNTop1; u != nil {
+		fmt.Fprintf(stdout, "  kNN top-1, untrained      %.4f   (the same encoder at its initialisation)\n", *u)
+	}
 	fmt.Fprintf(stdout, "  kNN top-5                 %.4f\n", res.KNNTop5)
 	if linearEpochs > 0 {
 		fmt.Fprintf(stdout, "  linear probe top-1        %.4f\n", res.LinearTop1)
