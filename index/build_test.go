@@ -25,7 +25,7 @@ func tinyModel(t *testing.T, root string, seed uint64) *modeldir.ModelDir {
 	cfg.Data = root
 	cfg.Out = filepath.Join(t.TempDir(), "model")
 	cfg.Epochs, cfg.MaxSteps, cfg.BatchSize, cfg.KNNEvery, cfg.Workers, cfg.Seed = 1, 1, 16, -1, 2, seed
-	cfg.Model = models.Config{Name: models.SmallCNNName, Channels: []int{8, 16}, Strides: []int{2, 2}, Head: models.HeadConfig{Hidden: 16, Out: 8}}
+	cfg.Model = models.Config{Name: models.SmallCNNName, PoolGrid: 1, Channels: []int{8, 16}, Strides: []int{2, 2}, Head: models.HeadConfig{Hidden: 16, Out: 8}}
 	if _, err := train.Run(context.Background(), cfg, nil); err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,9 @@
 package method
 
 import (
+	"cmp"
 	"fmt"
+	"math"
 
 	"github.com/contrastive-go/contrastive/autodiff"
 	"github.com/contrastive-go/contrastive/loss"
@@ -26,13 +28,17 @@ type BarlowTwins struct {
 }
 
 func init() {
-	Register("barlow-twins", Factory{New: func(m *models.Model, cfg Config) (Method, error) {
-		lambda := orFloat(cfg.Lambda, 0.0051)
-		if !(lambda >= 0) {
-			return nil, fmt.Errorf("barlow-twins: lambda %g must be non-negative", lambda)
-		}
-		return &BarlowTwins{model: m, lambda: float32(lambda)}, nil
-	}})
+	Register("barlow-twins", Factory{New: func(m *models.Model, cfg Config) (Method, error) { return NewBarlowTwins(m, cfg) }})
+}
+
+// NewBarlowTwins trains m with the Barlow Twins loss at off-diagonal weight cfg.Lambda (default
+// 0.0051).
+func NewBarlowTwins(m *models.Model, cfg Config) (*BarlowTwins, error) {
+	lambda := cmp.Or(cfg.Lambda, 0.0051)
+	if !(lambda >= 0) || math.IsInf(lambda, 0) {
+		return nil, fmt.Errorf("barlow-twins: lambda %g must be a finite number >= 0", lambda)
+	}
+	return &BarlowTwins{model: m, lambda: float32(lambda)}, nil
 }
 
 // Loss implements Method.

@@ -1,6 +1,7 @@
 package method
 
 import (
+	"cmp"
 	"fmt"
 
 	"github.com/contrastive-go/contrastive/autodiff"
@@ -21,7 +22,7 @@ import (
 //	     (each term averaged over the batch: loss.NegativeCosine, which is the 2 − 2cos form)
 //	after each step:  ξ ← τ(t)·ξ + (1−τ(t))·θ,   τ(t) = 1 − (1−τ_base)(cos(πt)+1)/2
 //
-// t is the training progress in [0, 1]; τ_base = Config.Momentum (default 0.99; the paper uses
+// t is the training progress in [0, 1]; τ_base = Config.EMAMomentum (default 0.99; the paper uses
 // 0.996 for ImageNet). The loss lies in [0, 8]. Factory.Adjust adds an mlp2-bn predictor unless
 // the model configuration has one. Both views go through each network in one batch (BatchNorm
 // statistics over both views, as SimCLR here).
@@ -41,7 +42,7 @@ func NewBYOL(m *models.Model, cfg Config) (*BYOL, error) {
 	if m.Predictor == nil {
 		return nil, fmt.Errorf("byol: the model needs a predictor (build it from a config the factory's Adjust has changed)")
 	}
-	base := orFloat(cfg.Momentum, 0.99)
+	base := cmp.Or(cfg.EMAMomentum, 0.99)
 	if err := checkMomentum("byol", base); err != nil {
 		return nil, err
 	}

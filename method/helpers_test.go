@@ -14,7 +14,7 @@ import (
 // tinyConfig is a small-cnn small enough for fast tests: 1×8×8 inputs, h of 8, z of 8.
 func tinyConfig() models.Config {
 	return models.Config{
-		Name: models.SmallCNNName, InChannels: 1, Channels: []int{4, 8}, Strides: []int{1, 2},
+		Name: models.SmallCNNName, PoolGrid: 1, InChannels: 1, Channels: []int{4, 8}, Strides: []int{1, 2},
 		Head: models.HeadConfig{Kind: models.HeadMLP2, Hidden: 16, Out: 8},
 	}
 }

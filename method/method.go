@@ -1,9 +1,13 @@
 // Package method holds the self-supervised methods: each turns a batch of augmented views into a
 // loss and does its own after-step work (momentum-encoder EMA, queue updates).
 //
-// Adding a method is one file that implements Method and registers a constructor in its init:
+// Every method has a constructor (NewSimCLR, NewMoCoV2, NewBYOL, ...) taking the model and a
+// Config, and is registered by name for the CLI. Adding a method is one file that implements
+// Method and registers a Factory in its init:
 //
-//	func init() { Register("simclr", newSimCLR) }
+//	func init() {
+//		Register("simclr", Factory{New: func(m *models.Model, cfg Config) (Method, error) { return NewSimCLR(m, cfg) }})
+//	}
 package method
 
 import (
@@ -47,7 +51,7 @@ type Method interface {
 type Config struct {
 	Temperature float64 // NT-Xent / InfoNCE / SupCon τ
 	QueueSize   int     // MoCo v2: negatives kept in the queue (default 4096)
-	Momentum    float64 // MoCo / BYOL: base EMA momentum of the target encoder (default 0.99)
+	EMAMomentum float64 // MoCo / BYOL: base EMA momentum of the target (key) encoder (default 0.99)
 	Lambda      float64 // Barlow Twins off-diagonal weight (default 0.0051)
 	Seed        uint64
 }
@@ -95,11 +99,4 @@ func Lookup(name string) (Factory, error) {
 		return Factory{}, fmt.Errorf("unknown method %q (known: %v)", name, Names())
 	}
 	return f, nil
-}
-
-func orFloat(v, def float64) float64 {
-	if v == 0 {
-		return def
-	}
-	return v
 }

@@ -196,7 +196,7 @@ func TestBadMomentumIsAnError(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := f.New(m, Config{Momentum: mom}); err == nil {
+			if _, err := f.New(m, Config{EMAMomentum: mom}); err == nil {
 				t.Errorf("%s: momentum %v accepted", name, mom)
 			}
 		}

@@ -1,6 +1,7 @@
 package method
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -73,7 +74,7 @@ func init() {
 
 // NewMoCoV2 builds MoCo v2 around m (the query encoder); see MoCoV2 for the defaults.
 func NewMoCoV2(m *models.Model, cfg Config) (*MoCoV2, error) {
-	mom := orFloat(cfg.Momentum, 0.99)
+	mom := cmp.Or(cfg.EMAMomentum, 0.99)
 	if err := checkMomentum("moco-v2", mom); err != nil {
 		return nil, err
 	}
@@ -84,7 +85,7 @@ func NewMoCoV2(m *models.Model, cfg Config) (*MoCoV2, error) {
 	if k < 1 {
 		return nil, fmt.Errorf("moco-v2: queue size %d must be positive", k)
 	}
-	tau := orFloat(cfg.Temperature, 0.2)
+	tau := cmp.Or(cfg.Temperature, 0.2)
 	if !(tau > 0) {
 		return nil, fmt.Errorf("moco-v2: temperature %g must be positive", tau)
 	}

@@ -1,6 +1,7 @@
 package method
 
 import (
+	"cmp"
 	"fmt"
 
 	"github.com/contrastive-go/contrastive/autodiff"
@@ -21,7 +22,7 @@ import (
 //	loss      = ctr(q_1, k_2) + ctr(q_2, k_1)                              (τ default 0.2)
 //	after each step:  θ_m ← m(t)·θ_m + (1−m(t))·θ,   m(t) = 1 − (1−m₀)(cos(πt)+1)/2
 //
-// t is the training progress in [0, 1], m₀ = Config.Momentum (default 0.99). The cosine schedule
+// t is the training progress in [0, 1], m₀ = Config.EMAMomentum (default 0.99). The cosine schedule
 // is the official code's --moco-m-cos, used by its published recipes; set CosineMomentum to
 // false for a constant m₀. Factory.Adjust adds an mlp2-bn predictor unless the model
 // configuration has one. Both views go through each network in one batch, so BatchNorm
@@ -44,11 +45,11 @@ func NewMoCoV3(m *models.Model, cfg Config) (*MoCoV3, error) {
 	if m.Predictor == nil {
 		return nil, fmt.Errorf("moco-v3: the model needs a predictor (build it from a config the factory's Adjust has changed)")
 	}
-	mom := orFloat(cfg.Momentum, 0.99)
+	mom := cmp.Or(cfg.EMAMomentum, 0.99)
 	if err := checkMomentum("moco-v3", mom); err != nil {
 		return nil, err
 	}
-	tau := orFloat(cfg.Temperature, 0.2)
+	tau := cmp.Or(cfg.Temperature, 0.2)
 	if !(tau > 0) {
 		return nil, fmt.Errorf("moco-v3: temperature %g must be positive", tau)
 	}

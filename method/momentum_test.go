@@ -126,7 +126,7 @@ func TestMomentumEncodersFollowTheEMA(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		progress float64
-		m        float64 // the momentum at progress (Config.Momentum 0 → 0.99)
+		m        float64 // the momentum at progress (Config.EMAMomentum 0 → 0.99)
 	}{
 		{"moco-v2", 0.3, 0.99},
 		{"moco-v3", 0, 0.99},
@@ -180,8 +180,8 @@ func TestMomentumSchedules(t *testing.T) {
 	cfg := tinyConfig()
 	withPredictor(&cfg)
 	mp, _ := models.Build(cfg, 1)
-	byol, _ := NewBYOL(mp, Config{Momentum: 0.996})
-	v3, _ := NewMoCoV3(mp, Config{Momentum: 0.99})
+	byol, _ := NewBYOL(mp, Config{EMAMomentum: 0.996})
+	v3, _ := NewMoCoV3(mp, Config{EMAMomentum: 0.99})
 	for _, tc := range []struct {
 		what             string
 		f                func(float64) float64

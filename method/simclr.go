@@ -1,6 +1,10 @@
 package method
 
 import (
+	"cmp"
+	"fmt"
+	"math"
+
 	"github.com/contrastive-go/contrastive/autodiff"
 	"github.com/contrastive-go/contrastive/loss"
 	"github.com/contrastive-go/contrastive/models"
@@ -18,9 +22,16 @@ type SimCLR struct {
 }
 
 func init() {
-	Register("simclr", Factory{New: func(m *models.Model, cfg Config) (Method, error) {
-		return &SimCLR{model: m, tau: float32(orFloat(cfg.Temperature, 0.5))}, nil
-	}})
+	Register("simclr", Factory{New: func(m *models.Model, cfg Config) (Method, error) { return NewSimCLR(m, cfg) }})
+}
+
+// NewSimCLR trains m with NT-Xent at cfg.Temperature (default 0.5).
+func NewSimCLR(m *models.Model, cfg Config) (*SimCLR, error) {
+	tau := cmp.Or(cfg.Temperature, 0.5)
+	if !(tau > 0) || math.IsInf(tau, 0) {
+		return nil, fmt.Errorf("simclr: temperature %g must be a finite number > 0", tau)
+	}
+	return &SimCLR{model: m, tau: float32(tau)}, nil
 }
 
 // Loss implements Method.

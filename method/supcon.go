@@ -1,7 +1,9 @@
 package method
 
 import (
+	"cmp"
 	"fmt"
+	"math"
 
 	"github.com/contrastive-go/contrastive/autodiff"
 	"github.com/contrastive-go/contrastive/loss"
@@ -30,13 +32,17 @@ type SupCon struct {
 }
 
 func init() {
-	Register("supcon", Factory{NeedsLabels: true, New: func(m *models.Model, cfg Config) (Method, error) {
-		tau := orFloat(cfg.Temperature, 0.1)
-		if !(tau > 0) {
-			return nil, fmt.Errorf("supcon: temperature %g must be positive", tau)
-		}
-		return &SupCon{model: m, tau: float32(tau)}, nil
-	}})
+	Register("supcon", Factory{NeedsLabels: true, New: func(m *models.Model, cfg Config) (Method, error) { return NewSupCon(m, cfg) }})
+}
+
+// NewSupCon trains m with the supervised contrastive loss at cfg.Temperature (default 0.1); every
+// batch must carry labels.
+func NewSupCon(m *models.Model, cfg Config) (*SupCon, error) {
+	tau := cmp.Or(cfg.Temperature, 0.1)
+	if !(tau > 0) || math.IsInf(tau, 0) {
+		return nil, fmt.Errorf("supcon: temperature %g must be a finite number > 0", tau)
+	}
+	return &SupCon{model: m, tau: float32(tau)}, nil
 }
 
 // Loss implements Method.

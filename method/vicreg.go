@@ -26,8 +26,11 @@ type VICReg struct {
 }
 
 func init() {
-	Register("vicreg", Factory{New: func(m *models.Model, _ Config) (Method, error) { return &VICReg{model: m}, nil }})
+	Register("vicreg", Factory{New: func(m *models.Model, cfg Config) (Method, error) { return NewVICReg(m, cfg) }})
 }
+
+// NewVICReg trains m with VICReg at the paper's weights (λ = μ = 25, ν = 1); cfg is unused.
+func NewVICReg(m *models.Model, _ Config) (*VICReg, error) { return &VICReg{model: m}, nil }
 
 // Loss implements Method.
 func (s *VICReg) Loss(b Batch) *autodiff.Var {

@@ -13,6 +13,7 @@
 package models
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -26,7 +27,7 @@ import (
 
 // Encoder names accepted by Build.
 const (
-	SmallCNNName      = "small-cnn"      // the reference CNN (DESIGN.md) and its variants
+	SmallCNNName      = "small-cnn"      // the small CNN: the default recipe by default, Reference() for DESIGN.md's CNN
 	ResNet18Name      = "resnet18"       // ImageNet stem: 7×7 stride-2 conv + max pool
 	ResNet18CIFARName = "resnet18-cifar" // CIFAR stem: 3×3 stride-1 conv, no max pool
 	MLPName           = "mlp"            // Linear → BN → ReLU blocks for vectors
@@ -47,13 +48,14 @@ type Config struct {
 	// Strides are small-cnn's convolution strides (default [1,2,2]).
 	Strides []int `json:"strides,omitempty"`
 	// PoolGrid selects small-cnn's features: 1 global average pool, g > 1 adaptive pool to g×g
-	// then flatten.
+	// then flatten (default DefaultPoolGrid, 2).
 	PoolGrid int `json:"pool_grid,omitempty"`
 	// InputDim is the mlp encoder's input length.
 	InputDim int `json:"input_dim,omitempty"`
 	// Hidden are the mlp encoder's widths (default [512,128]).
 	Hidden []int `json:"hidden,omitempty"`
-	// Head is the projection head (default for small-cnn: the reference's mlp2 128→128→64).
+	// Head is the projection head (default mlp2 with the width of h as hidden width: for
+	// small-cnn's defaults 512→512→128, the recipe; Reference() sets the reference's 128→128→64).
 	Head HeadConfig `json:"head"`
 	// Predictor, when set, adds a prediction head on z (BYOL, SimSiam).
 	Predictor *HeadConfig `json:"predictor,omitempty"`
@@ -66,7 +68,7 @@ type HeadConfig struct {
 	Kind string `json:"kind,omitempty"`
 	// Hidden is the hidden width (default: the input width).
 	Hidden int `json:"hidden,omitempty"`
-	// Out is the output width (default 64 for small-cnn and mlp, 128 for ResNet; a predictor's
+	// Out is the output width (default 128 for small-cnn and ResNet, 64 for mlp; a predictor's
 	// default is its input width).
 	Out int `json:"out,omitempty"`
 	// FinalBN appends BatchNorm1d to the head's output.
@@ -106,14 +108,15 @@ func Build(cfg Config, seed uint64) (*Model, error) {
 	defOut := 64
 	switch cfg.Name {
 	case SmallCNNName:
+		defOut = 128
 		o := SmallCNN{InChannels: cfg.InChannels, Channels: cfg.Channels, Strides: cfg.Strides, PoolGrid: cfg.PoolGrid}
 		m.Encoder, m.FeatureDim, err = NewSmallCNN(rng, o)
 		if err == nil {
-			cfg.InChannels, cfg.Channels, cfg.Strides, cfg.PoolGrid = orInt(cfg.InChannels, 1), orInts(cfg.Channels, 32, 64, 128), orInts(cfg.Strides, 1, 2, 2), orInt(cfg.PoolGrid, 1)
+			cfg.InChannels, cfg.Channels, cfg.Strides, cfg.PoolGrid = cmp.Or(cfg.InChannels, 1), orInts(cfg.Channels, 32, 64, 128), orInts(cfg.Strides, 1, 2, 2), cmp.Or(cfg.PoolGrid, DefaultPoolGrid)
 		}
 	case ResNet18Name, ResNet18CIFARName:
 		defOut = 128
-		cfg.InChannels, cfg.Channels = orInt(cfg.InChannels, 3), orInts(cfg.Channels, 64, 128, 256, 512)
+		cfg.InChannels, cfg.Channels = cmp.Or(cfg.InChannels, 3), orInts(cfg.Channels, 64, 128, 256, 512)
 		var r *ResNet
 		r, err = NewResNet18(rng, ResNetOptions{InChannels: cfg.InChannels, CIFARStem: cfg.Name == ResNet18CIFARName, Widths: cfg.Channels})
 		if err == nil {
@@ -129,8 +132,8 @@ func Build(cfg Config, seed uint64) (*Model, error) {
 		return nil, err
 	}
 	h := &cfg.Head
-	h.Kind = orString(h.Kind, HeadMLP2)
-	h.Hidden, h.Out = orInt(h.Hidden, m.FeatureDim), orInt(h.Out, defOut)
+	h.Kind = cmp.Or(h.Kind, HeadMLP2)
+	h.Hidden, h.Out = cmp.Or(h.Hidden, m.FeatureDim), cmp.Or(h.Out, defOut)
 	if m.Head, m.ProjDim, err = NewHead(rng, h.Kind, m.FeatureDim, h.Hidden, h.Out, h.FinalBN); err != nil {
 		return nil, fmt.Errorf("head: %w", err)
 	}
@@ -139,8 +142,8 @@ func Build(cfg Config, seed uint64) (*Model, error) {
 	}
 	if p := cfg.Predictor; p != nil {
 		pc := *p
-		pc.Kind = orString(pc.Kind, HeadMLP2BN)
-		pc.Hidden, pc.Out = orInt(pc.Hidden, m.ProjDim), orInt(pc.Out, m.ProjDim)
+		pc.Kind = cmp.Or(pc.Kind, HeadMLP2BN)
+		pc.Hidden, pc.Out = cmp.Or(pc.Hidden, m.ProjDim), cmp.Or(pc.Out, m.ProjDim)
 		if m.Predictor, _, err = NewHead(rng, pc.Kind, m.ProjDim, pc.Hidden, pc.Out, pc.FinalBN); err != nil {
 			return nil, fmt.Errorf("predictor: %w", err)
 		}
@@ -174,22 +177,8 @@ func checkApplicable(cfg Config) error {
 	return nil
 }
 
-func orInt(v, def int) int {
-	if v == 0 {
-		return def
-	}
-	return v
-}
-
 func orInts(v []int, def ...int) []int {
 	if v == nil {
-		return def
-	}
-	return v
-}
-
-func orString(v, def string) string {
-	if v == "" {
 		return def
 	}
 	return v

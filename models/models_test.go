@@ -50,7 +50,7 @@ func sorted(s []string) []string {
 }
 
 func TestReferenceMatchesTorchRef(t *testing.T) {
-	for _, cfg := range []Config{Reference(), {Name: SmallCNNName}} {
+	for _, cfg := range []Config{Reference(), {Name: SmallCNNName, PoolGrid: 1, Head: HeadConfig{Out: 64}}} {
 		m := build(t, cfg, 1)
 		if n := m.NumParams(); n != 117664 {
 			t.Errorf("%+v: %d parameters, want 117,664", cfg, n)
@@ -74,6 +74,17 @@ func TestReferenceMatchesTorchRef(t *testing.T) {
 	}
 }
 
+// TestSmallCNNDefaultsAreTheRecipe: "small-cnn" means one model in the library and the CLI, the
+// default recipe (2×2 pooling grid, 512→512→128 head); Reference() is DESIGN.md's CNN.
+func TestSmallCNNDefaultsAreTheRecipe(t *testing.T) {
+	m := build(t, Config{Name: SmallCNNName}, 1)
+	want := Config{Name: SmallCNNName, InChannels: 1, Channels: []int{32, 64, 128}, Strides: []int{1, 2, 2}, PoolGrid: 2,
+		Head: HeadConfig{Kind: HeadMLP2, Hidden: 512, Out: 128}}
+	if !reflect.DeepEqual(m.Config, want) || m.FeatureDim != 512 || m.ProjDim != 128 || m.NumParams() != 421216 {
+		t.Errorf("small-cnn defaults: %+v, h %d, z %d, %d parameters; want %+v, 512, 128, 421,216", m.Config, m.FeatureDim, m.ProjDim, m.NumParams(), want)
+	}
+}
+
 func TestEncoderShapesAndCounts(t *testing.T) {
 	cases := []struct {
 		name     string
@@ -84,8 +95,8 @@ func TestEncoderShapesAndCounts(t *testing.T) {
 		someKeys []string
 	}{
 		{"reference", Reference(), []int{2, 1, 28, 28}, 117664, 128, 64, nil},
-		{"small-cnn 2x2 grid", Config{Name: SmallCNNName, PoolGrid: 2}, []int{2, 1, 28, 28}, 0, 512, 64, nil},
-		{"small-cnn 3x3 grid, two layers", Config{Name: SmallCNNName, Channels: []int{16, 32}, Strides: []int{2, 2}, PoolGrid: 3}, []int{2, 1, 28, 28}, 0, 288, 64,
+		{"small-cnn 2x2 grid", Config{Name: SmallCNNName, PoolGrid: 2}, []int{2, 1, 28, 28}, 0, 512, 128, nil},
+		{"small-cnn 3x3 grid, two layers", Config{Name: SmallCNNName, Channels: []int{16, 32}, Strides: []int{2, 2}, PoolGrid: 3}, []int{2, 1, 28, 28}, 0, 288, 128,
 			[]string{"encoder.4.running_var"}},
 		{"resnet18 imagenet stem", Config{Name: ResNet18Name}, []int{2, 3, 32, 32}, 11176512 + 512*512 + 512 + 512*128 + 128, 512, 128,
 			[]string{"encoder.conv1.weight", "encoder.bn1.num_batches_tracked", "encoder.layer1.0.conv1.weight",
@@ -234,7 +245,7 @@ func TestConfigJSONRoundTripRebuildsTheSameModel(t *testing.T) {
 			t.Errorf("%s differs between builds with one seed", k)
 		}
 	}
-	if a.Config.Predictor.Kind != HeadMLP2BN || a.Config.Predictor.Out != 64 || sa["predictor.3.bias"] == nil {
+	if a.Config.Predictor.Kind != HeadMLP2BN || a.Config.Predictor.Out != 128 || sa["predictor.3.bias"] == nil {
 		t.Errorf("predictor config %+v", a.Config.Predictor)
 	}
 }

@@ -22,7 +22,7 @@ func trainTiny(t *testing.T, root string, seed uint64) string {
 	cfg := train.Default()
 	cfg.Data, cfg.Out = root, filepath.Join(t.TempDir(), "model")
 	cfg.Epochs, cfg.MaxSteps, cfg.BatchSize, cfg.KNNEvery, cfg.Workers, cfg.Seed = 1, 1, 16, -1, 2, seed
-	cfg.Model = models.Config{Name: models.SmallCNNName, Channels: []int{8, 16}, Strides: []int{2, 2}, Head: models.HeadConfig{Hidden: 16, Out: 8}}
+	cfg.Model = models.Config{Name: models.SmallCNNName, PoolGrid: 1, Channels: []int{8, 16}, Strides: []int{2, 2}, Head: models.HeadConfig{Hidden: 16, Out: 8}}
 	if _, err := train.Run(context.Background(), cfg, nil); err != nil {
 		t.Fatal(err)
 	}

@@ -49,7 +49,7 @@ type fixture struct {
 }
 
 func newEmbedder(t testing.TB) *Embedder {
-	m, err := models.Build(models.Config{Name: models.SmallCNNName, InChannels: 1, Channels: []int{8, 16}, Strides: []int{2, 2}, Head: models.HeadConfig{Hidden: 16, Out: 8}}, 1)
+	m, err := models.Build(models.Config{Name: models.SmallCNNName, PoolGrid: 1, InChannels: 1, Channels: []int{8, 16}, Strides: []int{2, 2}, Head: models.HeadConfig{Hidden: 16, Out: 8}}, 1)
 	if err != nil {
 		t.Fatal(err)
 	}

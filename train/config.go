@@ -45,7 +45,7 @@ type Config struct {
 	Optimizer   string  `json:"optimizer"` // adam, adamw, sgd, lars
 	LR          float64 `json:"lr"`
 	WeightDecay float64 `json:"weight-decay"`
-	Momentum    float64 `json:"sgd-momentum"` // SGD/LARS momentum
+	SGDMomentum float64 `json:"sgd-momentum"` // SGD/LARS momentum (default 0.9)
 	Schedule    string  `json:"schedule"`     // cosine (after warm-up) or constant
 	Warmup      float64 `json:"warmup-epochs"`
 	Temperature float64 `json:"temperature"`

@@ -31,7 +31,7 @@ func tinyConfig(dataDir, out string) Config {
 	cfg.LogEvery = 1
 	cfg.KNNEvery = -1
 	cfg.Workers = 2
-	cfg.Model = models.Config{Name: models.SmallCNNName, Channels: []int{8, 16}, Strides: []int{2, 2}, Head: models.HeadConfig{Hidden: 32, Out: 16}}
+	cfg.Model = models.Config{Name: models.SmallCNNName, PoolGrid: 1, Channels: []int{8, 16}, Strides: []int{2, 2}, Head: models.HeadConfig{Hidden: 32, Out: 16}}
 	return cfg
 }
 

@@ -1,6 +1,7 @@
 package train
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -218,7 +219,7 @@ func (t *Trainer) build(o Options) error {
 	if t.Model, err = models.Build(mcfg, cfg.Seed); err != nil {
 		return fmt.Errorf("building the model: %w", err)
 	}
-	if t.Method, err = fac.New(t.Model, method.Config{Temperature: cfg.Temperature, QueueSize: cfg.QueueSize, Momentum: cfg.EMAMomentum, Seed: cfg.Seed}); err != nil {
+	if t.Method, err = fac.New(t.Model, method.Config{Temperature: cfg.Temperature, QueueSize: cfg.QueueSize, EMAMomentum: cfg.EMAMomentum, Seed: cfg.Seed}); err != nil {
 		return err
 	}
 	t.Optimizer = newOptimizer(*cfg, t.Method.Params())
@@ -531,21 +532,14 @@ func (t *Trainer) result() *Result {
 func newOptimizer(cfg Config, params []*autodiff.Var) optim.Optimizer {
 	switch cfg.Optimizer {
 	case "sgd":
-		return optim.NewSGD(params, optim.SGDConfig{LR: cfg.LR, Momentum: orDefault(cfg.Momentum, 0.9), WeightDecay: cfg.WeightDecay})
+		return optim.NewSGD(params, optim.SGDConfig{LR: cfg.LR, Momentum: cmp.Or(cfg.SGDMomentum, 0.9), WeightDecay: cfg.WeightDecay})
 	case "lars":
-		return optim.NewLARS(params, optim.LARSConfig{LR: cfg.LR, Momentum: orDefault(cfg.Momentum, 0.9), WeightDecay: cfg.WeightDecay})
+		return optim.NewLARS(params, optim.LARSConfig{LR: cfg.LR, Momentum: cmp.Or(cfg.SGDMomentum, 0.9), WeightDecay: cfg.WeightDecay})
 	case "adamw":
 		return optim.NewAdamW(params, optim.AdamConfig{LR: cfg.LR, WeightDecay: cfg.WeightDecay})
 	default:
 		return optim.NewAdam(params, optim.AdamConfig{LR: cfg.LR, WeightDecay: cfg.WeightDecay})
 	}
-}
-
-func orDefault(v, def float64) float64 {
-	if v == 0 {
-		return def
-	}
-	return v
 }
 
 func round(v float64) float64 { return math.Round(v*100) / 100 }

@@ -31,8 +31,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("--lr must be a finite number > 0, got %g", c.LR)
 	case !(c.WeightDecay >= 0) || !finite(c.WeightDecay):
 		return fmt.Errorf("--weight-decay must be a finite number >= 0, got %g", c.WeightDecay)
-	case !(c.Momentum >= 0 && c.Momentum < 1):
-		return fmt.Errorf("--sgd-momentum must be in [0, 1), got %g", c.Momentum)
+	case !(c.SGDMomentum >= 0 && c.SGDMomentum < 1):
+		return fmt.Errorf("--sgd-momentum must be in [0, 1), got %g", c.SGDMomentum)
 	case !(c.Temperature > 0) || !finite(c.Temperature):
 		return fmt.Errorf("--temperature must be a finite number > 0, got %g", c.Temperature)
 	case !(c.Warmup >= 0) || !finite(c.Warmup):

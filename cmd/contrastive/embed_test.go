@@ -41,7 +41,7 @@ func embedTestModel(t *testing.T) (modelDir, dataDir string) {
 	cfg.LogEvery = 1
 	cfg.KNNEvery = 1
 	cfg.Workers = 2
-	cfg.Model = models.Config{Name: models.SmallCNNName, Channels: []int{8, 16}, Strides: []int{2, 2}, Head: models.HeadConfig{Hidden: 32, Out: 16}}
+	cfg.Model = models.Config{Name: models.SmallCNNName, PoolGrid: 1, Channels: []int{8, 16}, Strides: []int{2, 2}, Head: models.HeadConfig{Hidden: 32, Out: 16}}
 	if _, err := train.Run(context.Background(), cfg, nil); err != nil {
 		t.Fatal(err)
 	}

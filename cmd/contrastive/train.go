@@ -46,7 +46,7 @@ func bindTrainFlags(fs *flag.FlagSet) *trainFlags {
 	fs.StringVar(&c.Optimizer, "optimizer", d.Optimizer, "adam|adamw|sgd|lars")
 	floatFlag(fs, &c.LR, "lr", d.LR, positiveFloat, "base learning rate")
 	floatFlag(fs, &c.WeightDecay, "weight-decay", d.WeightDecay, nonNegFloat, "weight decay")
-	floatFlag(fs, &c.Momentum, "sgd-momentum", 0, openUnit, "SGD/LARS momentum (default 0.9)")
+	floatFlag(fs, &c.SGDMomentum, "sgd-momentum", 0, openUnit, "SGD/LARS momentum (default 0.9)")
 	fs.StringVar(&c.Schedule, "schedule", d.Schedule, "learning-rate schedule after warm-up: cosine|constant")
 	floatFlag(fs, &c.Warmup, "warmup-epochs", d.Warmup, nonNegFloat, "linear warm-up length in epochs (at most --epochs)")
 	floatFlag(fs, &c.Temperature, "temperature", d.Temperature, positiveFloat, "NT-Xent/InfoNCE temperature τ")
