@@ -20,8 +20,8 @@ func Example() {
 	}
 	tp := autodiff.NewTape()
 	x := tp.Constant(tensor.New(8, 1, 28, 28)) // 8 gray 28×28 images
-	h := m.Encode(x)                          // the representation: evaluate and search on h
-	z := m.Project(h)                         // what the contrastive loss sees
+	h := m.Encode(x)                           // the representation: evaluate and search on h
+	z := m.Project(h)                          // what the contrastive loss sees
 	fmt.Println("h", h.Value.Shape, "z", z.Value.Shape, "parameters", m.NumParams())
 
 	var buf bytes.Buffer
