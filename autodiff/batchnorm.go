@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/contrastive-go/contrastive/internal/vec"
 	"github.com/contrastive-go/contrastive/parallel"
 	"github.com/contrastive-go/contrastive/tensor"
-	"github.com/contrastive-go/contrastive/vec"
 )
 
 // BatchNorm is PyTorch's BatchNorm1d (x [N,C]) and BatchNorm2d (x [N,C,H,W]). Per channel c, over

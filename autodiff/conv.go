@@ -5,9 +5,10 @@ import (
 	"sync"
 
 	"github.com/contrastive-go/contrastive/blas"
+	"github.com/contrastive-go/contrastive/internal/gemm"
+	"github.com/contrastive-go/contrastive/internal/im2col"
+	"github.com/contrastive-go/contrastive/internal/vec"
 	"github.com/contrastive-go/contrastive/parallel"
-	"github.com/contrastive-go/contrastive/tensor"
-	"github.com/contrastive-go/contrastive/vec"
 )
 
 // Conv2d is a 2-D convolution (cross-correlation, as in PyTorch's nn.Conv2d with dilation 1 and
@@ -24,8 +25,8 @@ import (
 //
 //	dW += G·colᵀ,   dcol = Wᵀ·G then col2im into dx,   db[o] += Σ_{n,y,x} G[n,o,y,x].
 //
-// The products W·col and G·colᵀ never build col: blas.GemmPackB asks for op(B) one packed panel
-// at a time, and tensor.Im2colPanel / Im2colTPanel read those panels straight from a zero-padded
+// The products W·col and G·colᵀ never build col: gemm.GemmPackB asks for op(B) one packed panel
+// at a time, and im2col.Im2colPanel / Im2colTPanel read those panels straight from a zero-padded
 // copy of the chunk's images (implicit im2col). Only dcol, which col2im consumes, is
 // materialised.
 //
@@ -54,7 +55,7 @@ func Conv2d(x, w, b *Var, stride, pad int) *Var {
 		panic(fmt.Sprintf("autodiff.Conv2d: kernel %dx%d larger than the padded input %dx%d (x %v, w %v, padding %d)",
 			ws[2], ws[3], h+2*pad, wd+2*pad, xs, ws, pad))
 	}
-	g := tensor.NewConvGeom("autodiff.Conv2d", cin, h, wd, ws[2], ws[3], stride, pad)
+	g := im2col.NewConvGeom("autodiff.Conv2d", cin, h, wd, ws[2], ws[3], stride, pad)
 	out := Node("Conv2d", false, []int{n, cout, g.Ho, g.Wo}, x, w, b)
 	pl := newConvPlan(g, n, cout)
 	var bias []float32
@@ -95,15 +96,15 @@ var (
 	// on another; false runs the chunks one after the other with the elementwise steps parallel
 	// and each GEMM split over the cores by blas.Sgemm.
 	convWorkers = true
-	// convImplicit selects implicit im2col (blas.GemmPackB fed by tensor.Im2colPanel and
+	// convImplicit selects implicit im2col (gemm.GemmPackB fed by im2col.Im2colPanel and
 	// Im2colTPanel, always on the pure-Go micro-kernels) for W·col and G·colᵀ; false builds
-	// col with tensor.Im2col and multiplies with the default backend.
+	// col with im2col.Im2col and multiplies with the default backend.
 	convImplicit = true
 )
 
 // convPlan is the work split of one convolution.
 type convPlan struct {
-	g           tensor.ConvGeom
+	g           im2col.ConvGeom
 	n, cout     int
 	k, p        int // rows (Cin·kh·kw) and columns (Ho·Wo) of one image's column matrix
 	chunk       int // images per chunk
@@ -112,10 +113,10 @@ type convPlan struct {
 	implicit    bool
 	inSz, outSz int // floats per image of x and of out
 	gemm        func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
-	gemmThreads int // goroutines for one blas.GemmPackB: 1 inside a worker
+	gemmThreads int // goroutines for one gemm.GemmPackB: 1 inside a worker
 }
 
-func newConvPlan(g tensor.ConvGeom, n, cout int) *convPlan {
+func newConvPlan(g im2col.ConvGeom, n, cout int) *convPlan {
 	pl := &convPlan{g: g, n: n, cout: cout, k: g.Rows(), p: g.Cols(), workers: convWorkers}
 	// With few channels the panel packers' per-call tables are not amortised (conv1 of the
 	// reference model, Cin = 1, measured 1.6x slower implicit), and explicit im2col of a
@@ -214,24 +215,24 @@ func (pl *convPlan) im2col(x []float32, n0, nb int, s *convScratch) []float32 {
 	ld := nb * pl.p
 	s.col = grow(s.col, pl.k*ld)
 	col := s.col
-	pl.each(nb, func(b int) { tensor.Im2col(pl.g, x[(n0+b)*pl.inSz:(n0+b+1)*pl.inSz], col[b*pl.p:], ld) })
+	pl.each(nb, func(b int) { im2col.Im2col(pl.g, x[(n0+b)*pl.inSz:(n0+b+1)*pl.inSz], col[b*pl.p:], ld) })
 	return col
 }
 
 // pad writes the zero-padded copy of images n0..n0+nb that the implicit-im2col panels read
-// (tensor.PadImages) into the worker's scratch.
+// (im2col.PadImages) into the worker's scratch.
 func (pl *convPlan) pad(x []float32, n0, nb int, s *convScratch) []float32 {
 	s.xp = grow(s.xp, pl.g.PaddedLen(nb))
-	tensor.PadImages(pl.g, x[n0*pl.inSz:(n0+nb)*pl.inSz], nb, s.xp)
+	im2col.PadImages(pl.g, x[n0*pl.inSz:(n0+nb)*pl.inSz], nb, s.xp)
 	return s.xp
 }
 
 // forward computes out = conv(x, w) + bias.
 func (pl *convPlan) forward(x, w, bias, out []float32) {
 	g, k, p, cout := pl.g, pl.k, pl.p, pl.cout
-	var pa *blas.PackedA
+	var pa *gemm.PackedA
 	if pl.implicit && pl.chunks > 1 {
-		pa = blas.NewPackedA(false, cout, k, 1, w, k, pl.chunk*p) // W packed once for every chunk
+		pa = gemm.NewPackedA(false, cout, k, 1, w, k, pl.chunk*p) // W packed once for every chunk
 		defer pa.Release()
 	}
 	pl.run(pl.chunks, func(n0, n1 int, s *convScratch, _ int) {
@@ -246,12 +247,12 @@ func (pl *convPlan) forward(x, w, bias, out []float32) {
 		if pl.implicit {
 			xp := pl.pad(x, n0, nb, s)
 			panel := func(dst []float32, nr, p0, j0, kb, cols int) {
-				tensor.Im2colPanel(g, xp, dst, nr, p0, j0, kb, cols)
+				im2col.Im2colPanel(g, xp, dst, nr, p0, j0, kb, cols)
 			}
 			if pa != nil {
-				blas.GemmPackedA(pa, ld, panel, 0, c, ld, pl.gemmThreads)
+				gemm.GemmPackedA(pa, ld, panel, 0, c, ld, pl.gemmThreads)
 			} else {
-				blas.GemmPackB(false, cout, ld, k, 1, w, k, panel, 0, c, ld, pl.gemmThreads)
+				gemm.GemmPackB(false, cout, ld, k, 1, w, k, panel, 0, c, ld, pl.gemmThreads)
 			}
 		} else {
 			col := pl.im2col(x, n0, nb, s)
@@ -293,11 +294,11 @@ func (pl *convPlan) backward(x, w, gy, gx, gw []float32) {
 			}
 		}
 	}
-	var paT *blas.PackedA
+	var paT *gemm.PackedA
 	if gx != nil && pl.chunks > 1 {
 		// Wᵀ packed once for every chunk's dcol = Wᵀ·G (on the pure-Go kernels, whatever the
 		// default backend: OpenBLAS would repack it for each chunk).
-		paT = blas.NewPackedA(true, k, cout, 1, w, k, pl.chunk*p)
+		paT = gemm.NewPackedA(true, k, cout, 1, w, k, pl.chunk*p)
 		defer paT.Release()
 	}
 	pl.run(groups, func(n0, n1 int, s *convScratch, grp int) {
@@ -322,8 +323,8 @@ func (pl *convPlan) backward(x, w, gy, gx, gw []float32) {
 			}
 			if pl.implicit {
 				xp := pl.pad(x, n0, nb, s)
-				blas.GemmPackB(false, cout, k, ld, 1, gsrc, ld, func(dst []float32, nr, p0, j0, kb, cols int) {
-					tensor.Im2colTPanel(g, xp, dst, nr, p0, j0, kb, cols)
+				gemm.GemmPackB(false, cout, k, ld, 1, gsrc, ld, func(dst []float32, nr, p0, j0, kb, cols int) {
+					im2col.Im2colTPanel(g, xp, dst, nr, p0, j0, kb, cols)
 				}, 1, dw, k, pl.gemmThreads)
 			} else {
 				col := pl.im2col(x, n0, nb, s)
@@ -334,11 +335,11 @@ func (pl *convPlan) backward(x, w, gy, gx, gw []float32) {
 			s.col = grow(s.col, k*ld)
 			col := s.col
 			if paT != nil {
-				blas.GemmPackedA(paT, ld, blas.MatrixB(false, gsrc, ld), 0, col, ld, pl.gemmThreads)
+				gemm.GemmPackedA(paT, ld, gemm.MatrixB(false, gsrc, ld), 0, col, ld, pl.gemmThreads)
 			} else {
 				pl.gemm(true, false, k, ld, cout, 1, w, k, gsrc, ld, 0, col, ld)
 			}
-			pl.each(nb, func(b int) { tensor.Col2im(g, col[b*p:], ld, gx[(n0+b)*pl.inSz:(n0+b+1)*pl.inSz]) })
+			pl.each(nb, func(b int) { im2col.Col2im(g, col[b*p:], ld, gx[(n0+b)*pl.inSz:(n0+b+1)*pl.inSz]) })
 		}
 	})
 	for _, d := range dws {

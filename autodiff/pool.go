@@ -3,15 +3,15 @@ package autodiff
 import (
 	"fmt"
 
+	"github.com/contrastive-go/contrastive/internal/im2col"
+	"github.com/contrastive-go/contrastive/internal/vec"
 	"github.com/contrastive-go/contrastive/parallel"
-	"github.com/contrastive-go/contrastive/tensor"
-	"github.com/contrastive-go/contrastive/vec"
 )
 
 // poolGeom checks a pooling op's input x [N,C,H,W], kernel and stride, panicking with the op's
 // name and the shapes, and returns the window geometry of one channel plane (floor mode, no
 // padding: Ho = ⌊(H−kernel)/stride⌋+1).
-func poolGeom(op string, x *Var, kernel, stride int) (n, c int, g tensor.ConvGeom) {
+func poolGeom(op string, x *Var, kernel, stride int) (n, c int, g im2col.ConvGeom) {
 	xs := x.Shape()
 	if len(xs) != 4 {
 		panic(fmt.Sprintf("autodiff.%s: x must be [N,C,H,W], got %v", op, xs))
@@ -22,7 +22,7 @@ func poolGeom(op string, x *Var, kernel, stride int) (n, c int, g tensor.ConvGeo
 	if kernel > xs[2] || kernel > xs[3] {
 		panic(fmt.Sprintf("autodiff.%s: kernel %d larger than the input plane %dx%d (x %v)", op, kernel, xs[2], xs[3], xs))
 	}
-	return xs[0], xs[1], tensor.NewConvGeom("autodiff."+op, 1, xs[2], xs[3], kernel, kernel, stride, 0)
+	return xs[0], xs[1], im2col.NewConvGeom("autodiff."+op, 1, xs[2], xs[3], kernel, kernel, stride, 0)
 }
 
 // MaxPool2d takes the maximum over kernel×kernel windows moved by stride, without padding, in floor

@@ -1,8 +1,8 @@
 package autodiff
 
 import (
+	"github.com/contrastive-go/contrastive/internal/vec"
 	"github.com/contrastive-go/contrastive/parallel"
-	"github.com/contrastive-go/contrastive/vec"
 )
 
 // Unary implements an elementwise op y = f(x) whose derivative d(x, y) may use the input or the

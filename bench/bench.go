@@ -1,9 +1,11 @@
-// Package bench measures the reference workloads that are compared with the PyTorch peer
-// (../shared/bench/torch_ref.py): one SimCLR training step of the reference model and float32
-// GEMM. Both `go test -bench` and `contrastive bench` use it.
+// Package bench measures the reference workloads that are compared with the PyTorch peers:
+// one SimCLR training step of the reference model (../shared/bench/torch_ref.py step), one SimCLR
+// step of ResNet-18 with the ImageNet stem on 3×96×96 photos (bench/torch_simclr_resnet18.py)
+// and float32 GEMM. Both `go test -bench` and `contrastive bench` use it.
 package bench
 
 import (
+	"math"
 	"math/rand/v2"
 	"os"
 	"runtime"
@@ -31,9 +33,9 @@ type StepResult struct {
 	Data           string  `json:"data"`
 }
 
-// Step is a ready-to-run SimCLR training step of the reference model (DESIGN.md): forward of
-// 2×batch views, NT-Xent with τ = 0.5, backward, Adam with lr 1e-3, on four fixed pre-augmented
-// batches used in turn, as torch_ref.py does.
+// Step is a ready-to-run SimCLR training step: forward of 2×batch views, NT-Xent with τ = 0.5,
+// backward, Adam with lr 1e-3, on four fixed pre-augmented batches used in turn, as the PyTorch
+// peers do. NewStep builds it for the reference model (DESIGN.md), NewResNet18Step for ResNet-18.
 type Step struct {
 	model   *models.Model
 	opt     optim.Optimizer
@@ -68,6 +70,78 @@ func NewStep(batch int) (*Step, error) {
 	imgs = nil
 	debug.FreeOSMemory()
 	return s, nil
+}
+
+// ResNet18Size is the side of the photos of NewResNet18Step (STL-10's 96×96).
+const ResNet18Size = 96
+
+// NewResNet18Step prepares the photo-sized SimCLR step: ResNet-18 with the ImageNet stem (7×7
+// stride-2 conv and max pool; torchvision's resnet18 without fc) and the default projection head
+// 512→512→128, on batch images × 2 views of 3×96×96. The images are fixed pseudo-random smooth
+// colour fields (no photo dataset ships with Debian); each view is a shifted, possibly flipped,
+// brightness-scaled copy, like views(). bench/torch_simclr_resnet18.py is the PyTorch peer.
+func NewResNet18Step(batch int) (*Step, error) {
+	m, err := models.Build(models.Config{Name: models.ResNet18Name, InChannels: 3}, 0)
+	if err != nil {
+		return nil, err
+	}
+	s := &Step{model: m, opt: optim.NewAdam(m.Params(), optim.AdamConfig{LR: 1e-3}), tape: autodiff.NewTape(), Batch: batch, Data: "synthetic 3x96x96"}
+	const sz = ResNet18Size
+	rng := rand.New(rand.NewPCG(9, 9))
+	img := make([]float32, 3*(sz+16)*(sz+16))
+	for i := 0; i < 4; i++ {
+		t := tensor.New(2*batch, 3, sz, sz)
+		for b := 0; b < batch; b++ {
+			smoothImage(rng, img, sz+16)
+			for v := 0; v < 2; v++ {
+				photoView(rng, img, sz+16, t.Data[((v*batch)+b)*3*sz*sz:((v*batch)+b+1)*3*sz*sz], sz)
+			}
+		}
+		s.batches = append(s.batches, t)
+	}
+	return s, nil
+}
+
+// smoothImage fills img (3 planes of side×side) with a sum of a few random low-frequency waves
+// per channel plus a little noise, standardised to about zero mean and unit variance.
+func smoothImage(rng *rand.Rand, img []float32, side int) {
+	for c := 0; c < 3; c++ {
+		var fx, fy, ph [3]float64
+		for k := range fx {
+			fx[k], fy[k], ph[k] = rng.Float64()*0.2, rng.Float64()*0.2, rng.Float64()*6.28
+		}
+		plane := img[c*side*side : (c+1)*side*side]
+		for y := 0; y < side; y++ {
+			for x := 0; x < side; x++ {
+				var v float64
+				for k := range fx {
+					v += math.Sin(fx[k]*float64(x) + fy[k]*float64(y) + ph[k])
+				}
+				plane[y*side+x] = float32(v*0.55 + 0.3*(rng.Float64()-0.5))
+			}
+		}
+	}
+}
+
+// photoView writes a side×side crop of img (3 planes of big×big) at a random offset, flipped
+// horizontally with probability 1/2 and scaled by a random brightness factor, into dst.
+func photoView(rng *rand.Rand, img []float32, big int, dst []float32, side int) {
+	ox, oy := rng.IntN(big-side+1), rng.IntN(big-side+1)
+	flip := rng.IntN(2) == 1
+	scale := float32(0.6 + 0.8*rng.Float64())
+	for c := 0; c < 3; c++ {
+		for y := 0; y < side; y++ {
+			src := img[(c*big+oy+y)*big+ox:]
+			row := dst[(c*side+y)*side : (c*side+y+1)*side]
+			for x := range row {
+				sx := x
+				if flip {
+					sx = side - 1 - x
+				}
+				row[x] = src[sx] * scale
+			}
+		}
+	}
 }
 
 // Run performs one training step and returns its loss.

@@ -37,3 +37,40 @@ func BenchmarkSimCLRStep(b *testing.B) {
 	}
 	b.ReportMetric(float64(256*b.N)/b.Elapsed().Seconds(), "images/s")
 }
+
+func TestResNet18StepLearns(t *testing.T) {
+	if testing.Short() {
+		t.Skip("ResNet-18 steps take seconds")
+	}
+	s, err := NewResNet18Step(4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Params() != 11176512+512*512+512+512*128+128 {
+		t.Errorf("ResNet-18 + head has %d parameters, want %d", s.Params(), 11176512+512*512+512+512*128+128)
+	}
+	first := s.Run()
+	last := s.Run()
+	for i := 0; i < 2; i++ {
+		last = s.Run()
+	}
+	if math.IsNaN(float64(last)) || first == last {
+		t.Errorf("loss %v then %v: the step must change it", first, last)
+	}
+}
+
+// BenchmarkResNet18SimCLRStep is the photo-sized SimCLR step: ResNet-18 (ImageNet stem) with the
+// 512→512→128 head on 64 images × 2 views of 3×96×96; compare with
+// bench/torch_simclr_resnet18.py on the same machine (bench/compare.sh does both, alternating).
+func BenchmarkResNet18SimCLRStep(b *testing.B) {
+	s, err := NewResNet18Step(64)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s.Run()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		s.Run()
+	}
+	b.ReportMetric(float64(64*b.N)/b.Elapsed().Seconds(), "images/s")
+}

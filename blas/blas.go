@@ -12,7 +12,7 @@
 // to GOMAXPROCS. "go" is a blocked, packed GEMM in Go spread over GOMAXPROCS goroutines, whose
 // micro-kernels are written in Go assembly (AVX-512 8x48 and AVX2+FMA 6x16, offered by CPUID and
 // XGETBV, timed once at first use and picked per product by padded work over speed), with a
-// portable 4x4 Go micro-kernel on other CPUs and architectures.
+// portable 4x4 Go micro-kernel on other CPUs and architectures (package internal/gemm).
 //
 // The backend is chosen on first use: the environment variable CONTRASTIVE_GEMM=openblas|go forces
 // one; otherwise go is used when this CPU runs one of its assembly micro-kernels (it trains faster
@@ -69,22 +69,4 @@ func check(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, 
 	need("A", ar, ac, lda, len(a))
 	need("B", br, bc, ldb, len(b))
 	need("C", m, n, ldc, len(c))
-}
-
-// scaleC sets the m×n matrix C to beta·C, writing zeros when beta is 0 so that NaN or Inf
-// already in C does not survive.
-func scaleC(m, n int, beta float32, c []float32, ldc int) {
-	if beta == 1 {
-		return
-	}
-	for i := 0; i < m; i++ {
-		row := c[i*ldc : i*ldc+n]
-		if beta == 0 {
-			clear(row)
-			continue
-		}
-		for j := range row {
-			row[j] *= beta
-		}
-	}
 }

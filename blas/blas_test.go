@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/contrastive-go/contrastive/internal/gemm"
 )
 
 // impl is one way of running Sgemm under test.
@@ -39,13 +41,13 @@ func impls(t testing.TB) []impl {
 		t.Logf("skipping the openblas backend: %v", err)
 	}
 	out = append(out, impl{"go", goBackend{}.Sgemm}, impl{"go/serial", goBackend{}.sgemmSerial}) // the micro-kernel kernelFor picks per shape
-	for _, kern := range kernels() {
+	for _, kern := range gemm.Kernels() {
 		for _, workers := range []int{1, 2, 3} {
 			kern, workers := kern, workers
-			out = append(out, impl{fmt.Sprintf("go/%s/%dw", kern.name, workers),
+			out = append(out, impl{fmt.Sprintf("go/%s/%dw", kern.Name(), workers),
 				func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 					check(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
-					gemm(kern, workers, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+					gemm.SgemmWith(kern, workers, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 				}})
 		}
 	}
@@ -249,48 +251,6 @@ func TestVerifyCatchesWrongResults(t *testing.T) {
 	}
 }
 
-func TestMicroKernelsMatchFloat64(t *testing.T) {
-	rng := rand.New(rand.NewPCG(5, 6))
-	for _, kern := range kernels() {
-		for _, k := range []int{1, 2, 3, 4, 5, 8, 17, 256} {
-			for _, load := range []bool{true, false} {
-				ldb := kern.nr + k%3 // a packed panel, or B read in place with a longer stride
-				a := make([]float32, kern.mr*k)
-				b := make([]float32, ldb*k)
-				for i := range a {
-					a[i] = rng.Float32()*2 - 1
-				}
-				for i := range b {
-					b[i] = rng.Float32()*2 - 1
-				}
-				ldc := kern.nr + 3
-				c := make([]float32, kern.mr*ldc)
-				for i := range c {
-					c[i] = float32(i % 7)
-				}
-				orig := append([]float32(nil), c...)
-				kern.fn(k, &a[0], &b[0], ldb, &c[0], ldc, load)
-				for i := 0; i < kern.mr; i++ {
-					for j := 0; j < ldc; j++ {
-						want := float64(orig[i*ldc+j])
-						if j < kern.nr {
-							if !load {
-								want = 0
-							}
-							for p := 0; p < k; p++ {
-								want += float64(a[p*kern.mr+i]) * float64(b[p*ldb+j])
-							}
-						}
-						if d := math.Abs(float64(c[i*ldc+j]) - want); d > float64(k+8)*0x1p-23*(float64(k)+8) {
-							t.Fatalf("%s k=%d ldb=%d load=%v: C[%d][%d] = %v, want %v", kern.name, k, ldb, load, i, j, c[i*ldc+j], want)
-						}
-					}
-				}
-			}
-		}
-	}
-}
-
 func TestSgemmPanicsNamingShapes(t *testing.T) {
 	cases := []struct {
 		name          string
@@ -427,42 +387,7 @@ func TestAvailableEndsWithGo(t *testing.T) {
 	if len(av) == 0 || av[len(av)-1] != "go" {
 		t.Fatalf("Available() = %v, want a list ending in go", av)
 	}
-	t.Logf("available: %v; go micro-kernels: %s; in use: %s", av, kernelNames(), Describe())
-}
-
-// TestKernelChoiceIgnoresTimingNoise checks that kernelFor picks the same micro-kernel when the
-// in-cache ratings of comparable kernels trade places by a few percent (as they do from one
-// process to the next on a busy machine), takes the small kernel where the large one would
-// mostly compute padding, and still prefers a kernel that is much faster.
-func TestKernelChoiceIgnoresTimingNoise(t *testing.T) {
-	defer func(f func() []rated) { ratedKernels = f }(ratedKernels)
-	big := &kernel{name: "big 8x48", mr: 8, nr: 48}
-	small := &kernel{name: "small 6x16", mr: 6, nr: 16}
-	rate := func(b, s float64) func() []rated {
-		return func() []rated { return []rated{{big, b}, {small, s}} }
-	}
-	shapes := []struct {
-		m, n int
-		want *kernel
-	}{
-		{64, 784, big},  // conv2 forward
-		{288, 784, big}, // conv2 input gradient: 6x16 would save 4% of the area
-		{128, 576, big},
-		{32, 9, small}, // conv1 weight gradient: n = 9 pads to 48
-		{512, 64, small},
-	}
-	for _, r := range []struct{ b, s float64 }{{117, 112}, {112, 117}, {100, 110}} {
-		ratedKernels = rate(r.b, r.s)
-		for _, c := range shapes {
-			if got := kernelFor(c.m, c.n); got != c.want {
-				t.Errorf("ratings %v: kernelFor(%d, %d) = %s, want %s", r, c.m, c.n, got.name, c.want.name)
-			}
-		}
-	}
-	ratedKernels = rate(220, 110) // 512-bit FMA units: the big kernel twice as fast
-	if got := kernelFor(512, 64); got != big {
-		t.Errorf("a kernel twice as fast: kernelFor(512, 64) = %s, want %s", got.name, big.name)
-	}
+	t.Logf("available: %v; go micro-kernels: %s; in use: %s", av, gemm.KernelNames(), Describe())
 }
 
 // TestForcedBackendIsInUse makes a run with CONTRASTIVE_GEMM set fail unless that backend really

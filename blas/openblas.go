@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/contrastive-go/contrastive/internal/gemm"
 	"github.com/ebitengine/purego"
 )
 
@@ -211,7 +212,7 @@ func (o *openBLAS) sgemm2(workers int, transA, transB bool, m, n, k int, alpha f
 		return
 	}
 	if k == 0 || alpha == 0 {
-		scaleC(m, n, beta, c, ldc)
+		gemm.ScaleC(m, n, beta, c, ldc)
 		return
 	}
 	for _, v := range [...]int{m, n, k, lda, ldb, ldc, len(a), len(b), len(c)} {

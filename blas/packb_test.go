@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/contrastive-go/contrastive/internal/gemm"
 )
 
 // packBImpls runs Sgemm's contract through GemmPackB, op(B) supplied by a PackB that reads the
@@ -17,7 +19,7 @@ func packBImpls(t *testing.T) []impl {
 		workers := workers
 		out = append(out, impl{fmt.Sprintf("GemmPackB/%dw", workers), func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 			var bad atomic.Pointer[string]
-			GemmPackB(transA, m, n, k, alpha, a, lda, func(dst []float32, nr, p0, j0, kb, cols int) {
+			gemm.GemmPackB(transA, m, n, k, alpha, a, lda, func(dst []float32, nr, p0, j0, kb, cols int) {
 				if len(dst) != kb*nr || cols < 1 || cols > nr || kb < 1 || p0 < 0 || j0 < 0 || p0+kb > k || j0+cols > n {
 					msg := fmt.Sprintf("packB(len %d, nr=%d, p0=%d, j0=%d, kb=%d, cols=%d) for k=%d n=%d", len(dst), nr, p0, j0, kb, cols, k, n)
 					bad.Store(&msg)
@@ -26,7 +28,7 @@ func packBImpls(t *testing.T) []impl {
 				for i := range dst { // the panel's previous contents must not matter
 					dst[i] = float32(math.NaN())
 				}
-				packBPanel(dst, nr, transB, b, ldb, p0, j0, kb, cols)
+				gemm.MatrixB(transB, b, ldb)(dst, nr, p0, j0, kb, cols)
 			}, beta, c, ldc, workers)
 			if msg := bad.Load(); msg != nil {
 				t.Error(*msg)
@@ -36,12 +38,12 @@ func packBImpls(t *testing.T) []impl {
 	for _, workers := range []int{1, 2} {
 		workers := workers
 		out = append(out, impl{fmt.Sprintf("GemmPackedA/%dw", workers), func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-			pa := NewPackedA(transA, m, k, alpha, a, lda, n)
+			pa := gemm.NewPackedA(transA, m, k, alpha, a, lda, n)
 			defer pa.Release()
-			GemmPackedA(pa, n, MatrixB(transB, b, ldb), beta, c, ldc, workers)
+			gemm.GemmPackedA(pa, n, gemm.MatrixB(transB, b, ldb), beta, c, ldc, workers)
 			// The same packed A again, on the same C: a second product must not see the first.
 			if beta == 0 {
-				GemmPackedA(pa, n, MatrixB(transB, b, ldb), 0, c, ldc, workers)
+				gemm.GemmPackedA(pa, n, gemm.MatrixB(transB, b, ldb), 0, c, ldc, workers)
 			}
 		}})
 	}
@@ -85,10 +87,10 @@ func TestGemmPackBPanicsNamingShapes(t *testing.T) {
 		f    func()
 		want string
 	}{
-		{"short A", func() { GemmPackB(false, 4, 4, 4, 1, make([]float32, 15), 4, pack, 0, make([]float32, 16), 4, 1) }, "A is 4x4"},
-		{"short C", func() { GemmPackB(true, 4, 4, 3, 1, make([]float32, 12), 4, pack, 0, make([]float32, 15), 4, 1) }, "C is 4x4"},
-		{"nil packB", func() { GemmPackB(false, 1, 1, 1, 1, make([]float32, 1), 1, nil, 0, make([]float32, 1), 1, 1) }, "nil packB"},
-		{"negative", func() { GemmPackB(false, -1, 1, 1, 1, nil, 1, pack, 0, nil, 1, 1) }, "negative"},
+		{"short A", func() { gemm.GemmPackB(false, 4, 4, 4, 1, make([]float32, 15), 4, pack, 0, make([]float32, 16), 4, 1) }, "A is 4x4"},
+		{"short C", func() { gemm.GemmPackB(true, 4, 4, 3, 1, make([]float32, 12), 4, pack, 0, make([]float32, 15), 4, 1) }, "C is 4x4"},
+		{"nil packB", func() { gemm.GemmPackB(false, 1, 1, 1, 1, make([]float32, 1), 1, nil, 0, make([]float32, 1), 1, 1) }, "nil packB"},
+		{"negative", func() { gemm.GemmPackB(false, -1, 1, 1, 1, nil, 1, pack, 0, nil, 1, 1) }, "negative"},
 	} {
 		func() {
 			defer func() {

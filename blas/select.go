@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/contrastive-go/contrastive/internal/gemm"
 )
 
 // EnvVar names the environment variable that forces a backend: "openblas" or "go".
@@ -113,7 +115,7 @@ func choose(env string, load func() (*openBLAS, error)) *selection {
 		// it has no per-call cgo cost and shares the engine's goroutines. OpenBLAS stays the
 		// choice on CPUs where only the portable Go kernel would run.
 		if fastGoKernel() {
-			return &selection{goBackend{}, "default: go (" + kernels()[0].name + " micro-kernel; CONTRASTIVE_GEMM=openblas to use OpenBLAS)", nil}
+			return &selection{goBackend{}, "default: go (" + gemm.Kernels()[0].Name() + " micro-kernel; CONTRASTIVE_GEMM=openblas to use OpenBLAS)", nil}
 		}
 		ob, err := load()
 		if err != nil {
@@ -128,4 +130,4 @@ func choose(env string, load func() (*openBLAS, error)) *selection {
 }
 
 // fastGoKernel reports whether this CPU runs one of the assembly micro-kernels.
-func fastGoKernel() bool { return kernels()[0] != goKernel4x4 }
+func fastGoKernel() bool { return gemm.Fast() }

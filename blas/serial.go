@@ -1,5 +1,7 @@
 package blas
 
+import "github.com/contrastive-go/contrastive/internal/gemm"
+
 // serial is implemented by backends that can run a product on the calling goroutine alone.
 type serial interface {
 	sgemmSerial(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
@@ -21,5 +23,5 @@ func SgemmSerial(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 
 // sgemmSerial implements serial for the pure-Go backend.
 func (goBackend) sgemmSerial(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	gemm(kernelFor(m, n), 1, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	gemm.Sgemm(1, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }

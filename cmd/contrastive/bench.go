@@ -15,6 +15,7 @@ func init() {
 
 type benchResult struct {
 	Bench          string             `json:"bench"`
+	Model          string             `json:"model"`
 	ImagesPerSec   float64            `json:"images_per_s"`
 	SecondsPerStep float64            `json:"seconds_per_step"`
 	Batch          int                `json:"batch"`
@@ -29,28 +30,40 @@ type benchResult struct {
 }
 
 func runBench(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("bench", "bench [--steps 8 --warmup 2 --batch 256] [--gemm go|openblas] [--json]", stderr)
+	fs := newFlags("bench", "bench [--model reference|resnet18] [--steps 8 --warmup 2 --batch 256] [--gemm go|openblas] [--json]", stderr)
+	model := fs.String("model", "reference", "the step to time: reference (the reference CNN on 28x28, peer ../shared/bench/torch_ref.py step) or resnet18 (ResNet-18, ImageNet stem, 3x96x96, peer bench/torch_simclr_resnet18.py)")
 	var stepsV, warmupV, batchV int
 	steps, warmup, batch := &stepsV, &warmupV, &batchV
 	intFlag(fs, steps, "steps", 8, positiveInt, "timed steps (the median is reported)")
 	intFlag(fs, warmup, "warmup", 2, nonNegInt, "untimed warm-up steps")
-	intFlag(fs, batch, "batch", 256, atLeast(2), "images per step (each gives two views)")
+	intFlag(fs, batch, "batch", 0, atLeast(2), "images per step, each giving two views (default 256 for reference, 64 for resnet18)")
 	backend := fs.String("gemm", "", "force a GEMM backend: "+fmt.Sprint(blas.Available()))
 	jsonOut := fs.Bool("json", false, "print the result as JSON on stdout")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	newStep, peer, defBatch := bench.NewStep, "../shared/bench/torch_ref.py step", 256
+	switch *model {
+	case "reference":
+	case "resnet18":
+		newStep, peer, defBatch = bench.NewResNet18Step, "bench/torch_simclr_resnet18.py", 64
+	default:
+		return fmt.Errorf("--model %q: want reference or resnet18", *model)
+	}
+	if *batch == 0 {
+		*batch = defBatch
 	}
 	if *backend != "" {
 		if err := blas.Use(*backend); err != nil {
 			return err
 		}
 	}
-	res := benchResult{Bench: "simclr_step", GEMMBackend: blas.Default().Name(), GEMMDescribe: blas.Describe(), Threads: bench.Threads(), Load1: bench.Load1()}
+	res := benchResult{Bench: "simclr_step", Model: *model, GEMMBackend: blas.Default().Name(), GEMMDescribe: blas.Describe(), Threads: bench.Threads(), Load1: bench.Load1()}
 	for _, s := range [][3]int{{1024, 1152, 256}, {2048, 2048, 2048}} {
 		res.GEMM = append(res.GEMM, bench.GEMM(s[0], s[1], s[2], 5))
 	}
 	res.GEMMGFLOPS = res.GEMM[len(res.GEMM)-1].GFLOPS
-	st, err := bench.NewStep(*batch)
+	st, err := newStep(*batch)
 	if err != nil {
 		return err
 	}
@@ -63,8 +76,8 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	for _, g := range res.GEMM {
 		fmt.Fprintf(stdout, "  sgemm %dx%dx%d: %.1f GFLOP/s\n", g.M, g.K, g.N, g.GFLOPS)
 	}
-	fmt.Fprintf(stdout, "SimCLR step, reference model (%d parameters), %d images x 2 views (%s):\n", res.Params, res.Batch, res.Data)
+	fmt.Fprintf(stdout, "SimCLR step, %s model (%d parameters), %d images x 2 views (%s):\n", res.Model, res.Params, res.Batch, res.Data)
 	fmt.Fprintf(stdout, "  %.3f s/step, %.0f images/s  (%d threads, load %.2f)\n", res.SecondsPerStep, res.ImagesPerSec, res.Threads, res.Load1)
-	fmt.Fprintln(stdout, "compare: ../shared/bench/torch_ref.py step")
+	fmt.Fprintln(stdout, "compare: "+peer)
 	return nil
 }

@@ -242,7 +242,7 @@ var badFlagValues = map[string][]string{
 	"plot/max-points": {"3", "0"}, "plot/perplexity": {"0", "NaN", "Inf"}, "plot/image-size": {"-1"}, "plot/seed": {"x"},
 	"serve/max-body-bytes": {"0", "-1"}, "serve/max-pixels": {"0"}, "serve/max-images": {"0"}, "serve/max-k": {"0"},
 	"serve/concurrency": {"-1"}, "serve/queue-timeout": {"0", "-1s"}, "serve/max-queued": {"0"},
-	"bench/steps": {"0"}, "bench/warmup": {"-1"}, "bench/batch": {"1"}, "bench/gemm": {"cublas"},
+	"bench/steps": {"0"}, "bench/model": {"vgg"}, "bench/warmup": {"-1"}, "bench/batch": {"1"}, "bench/gemm": {"cublas"},
 	"demo/epochs": {"0", "-1"}, "demo/max-time": {"0"},
 }
 

@@ -1,4 +1,4 @@
-package blas
+package gemm
 
 import "fmt"
 
@@ -19,14 +19,14 @@ type PackedA struct {
 // Inconsistent shapes panic.
 func NewPackedA(transA bool, m, k int, alpha float32, a []float32, lda int, n int) *PackedA {
 	if m < 0 || k < 0 {
-		panic(fmt.Sprintf("blas.NewPackedA: negative size m=%d k=%d", m, k))
+		panic(fmt.Sprintf("gemm.NewPackedA: negative size m=%d k=%d", m, k))
 	}
 	ar, ac := m, k
 	if transA {
 		ar, ac = k, m
 	}
 	if ar > 0 && ac > 0 && (lda < ac || len(a) < (ar-1)*lda+ac) {
-		panic(fmt.Sprintf("blas.NewPackedA: A is %dx%d with stride %d in %d elements", ar, ac, lda, len(a)))
+		panic(fmt.Sprintf("gemm.NewPackedA: A is %dx%d with stride %d in %d elements", ar, ac, lda, len(a)))
 	}
 	kern := kernelFor(m, max(n, 1))
 	pa := &PackedA{kern: kern, m: m, k: k, mcMax: min(kern.mc, roundUp(m, kern.mr))}
@@ -61,13 +61,13 @@ func (pa *PackedA) Release() {
 // matrix) and C m×n with stride ldc, on up to workers goroutines. It runs pa's micro-kernel.
 func GemmPackedA(pa *PackedA, n int, packB PackB, beta float32, c []float32, ldc int, workers int) {
 	if pa.buf == nil {
-		panic("blas.GemmPackedA: the PackedA was released")
+		panic("gemm.GemmPackedA: the PackedA was released")
 	}
 	if n < 0 || packB == nil {
-		panic(fmt.Sprintf("blas.GemmPackedA: n=%d, packB nil: %v", n, packB == nil))
+		panic(fmt.Sprintf("gemm.GemmPackedA: n=%d, packB nil: %v", n, packB == nil))
 	}
 	if n > 0 && (ldc < n || len(c) < (pa.m-1)*ldc+n) {
-		panic(fmt.Sprintf("blas.GemmPackedA: C is %dx%d with stride %d in %d elements", pa.m, n, ldc, len(c)))
+		panic(fmt.Sprintf("gemm.GemmPackedA: C is %dx%d with stride %d in %d elements", pa.m, n, ldc, len(c)))
 	}
 	gemmPacked(pa.kern, max(1, workers), false, pa.m, n, pa.k, 1, nil, 0, packB, beta, c, ldc, pa)
 }

@@ -1,4 +1,4 @@
-package blas
+package gemm
 
 import "fmt"
 
@@ -27,10 +27,10 @@ type PackB func(dst []float32, nr, p0, j0, kb, cols int)
 // alone). When beta is 0, C is overwritten, NaN included. Inconsistent shapes panic.
 func GemmPackB(transA bool, m, n, k int, alpha float32, a []float32, lda int, packB PackB, beta float32, c []float32, ldc int, workers int) {
 	if m < 0 || n < 0 || k < 0 {
-		panic(fmt.Sprintf("blas.GemmPackB: negative size m=%d n=%d k=%d", m, n, k))
+		panic(fmt.Sprintf("gemm.GemmPackB: negative size m=%d n=%d k=%d", m, n, k))
 	}
 	if packB == nil {
-		panic("blas.GemmPackB: nil packB")
+		panic("gemm.GemmPackB: nil packB")
 	}
 	ar, ac := m, k
 	if transA {
@@ -44,7 +44,7 @@ func GemmPackB(transA bool, m, n, k int, alpha float32, a []float32, lda int, pa
 			continue
 		}
 		if op.ld < op.cols || op.n < (op.rows-1)*op.ld+op.cols {
-			panic(fmt.Sprintf("blas.GemmPackB: %s is %dx%d with stride %d in %d elements (m=%d n=%d k=%d)",
+			panic(fmt.Sprintf("gemm.GemmPackB: %s is %dx%d with stride %d in %d elements (m=%d n=%d k=%d)",
 				op.name, op.rows, op.cols, op.ld, op.n, m, n, k))
 		}
 	}

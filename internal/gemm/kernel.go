@@ -1,4 +1,4 @@
-package blas
+package gemm
 
 import "unsafe"
 

@@ -1,4 +1,4 @@
-package tensor
+package im2col
 
 import "golang.org/x/sys/cpu"
 

@@ -1,4 +1,4 @@
-package blas
+package gemm
 
 // Micro-kernels in kernel_amd64.s; see microKernel for the contract.
 

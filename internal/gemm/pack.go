@@ -1,4 +1,4 @@
-package blas
+package gemm
 
 // packA copies alpha·op(A)[i0:i0+mb, p0:p0+kb] into dst as panels of mr rows: panel r holds, for
 // each p in turn, the mr values of column p, with rows past mb set to zero.

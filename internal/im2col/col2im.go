@@ -1,4 +1,4 @@
-package tensor
+package im2col
 
 // Col2im is the adjoint of Im2col: it accumulates the column matrix src (row stride ld) back into
 // the image gradient dst (C×H×W):

@@ -1,4 +1,4 @@
-package tensor
+package im2col
 
 import (
 	"fmt"
@@ -79,7 +79,7 @@ func checkPanels(t *testing.T, name string, rows, cols, nr, kc int, at func(p, j
 
 // BenchmarkIm2colPanels times the implicit-im2col packers on the reference model's conv2 and conv3
 // and on two ResNet-like stride-1 3×3 convolutions (output widths 28 and 7) over 8 images, as
-// blas.GemmPackB calls them (kc = 256 rows, nr = 48), per element packed.
+// gemm.GemmPackB calls them (kc = 256 rows, nr = 48), per element packed.
 func BenchmarkIm2colPanels(b *testing.B) {
 	for _, c := range []struct {
 		name                         string

@@ -1,11 +1,11 @@
-package tensor
+package im2col
 
 import (
 	"fmt"
 	"unsafe"
 )
 
-// Implicit im2col: a convolution's GEMM (blas.GemmPackB) asks for its right-hand operand one
+// Implicit im2col: a convolution's GEMM (gemm.GemmPackB) asks for its right-hand operand one
 // packed panel at a time, and the functions here write those panels straight from the images,
 // never building the column matrix. They read a zero-padded copy of the images (PadImages), so
 // that every tap of every window is an ordinary load: no bounds tests in the inner loops, and
@@ -76,7 +76,7 @@ const minRun, minRunAsm1 = 12, 2
 const maxRuns = 64
 
 // Im2colPanel packs part of the column matrix of a batch of images, for an implicit-im2col GEMM
-// (blas.GemmPackB with op(B) = col). xp is PadImages' copy of nb images; col is the
+// (gemm.GemmPackB with op(B) = col). xp is PadImages' copy of nb images; col is the
 // [Rows, nb·Ho·Wo] matrix whose column j = b·Ho·Wo + oy·Wo + ox is output position (oy, ox) of
 // image b and whose row r = c·KH·KW + ky·KW + kx is tap (ky, kx) of channel c. It writes
 //
@@ -106,7 +106,7 @@ func Im2colPanel(g ConvGeom, xp, dst []float32, nr, r0, j0, rows, cols int) {
 		}
 	}
 	if need := ((j0+cols-1)/p + 1) * inSz; need > len(xp) {
-		panic(fmt.Sprintf("tensor.Im2colPanel: padded images hold %d values, column %d needs %d", len(xp), j0+cols-1, need))
+		panic(fmt.Sprintf("im2col.Im2colPanel: padded images hold %d values, column %d needs %d", len(xp), j0+cols-1, need))
 	}
 	asm := false
 	if (s == 1 || s == 2) && haveRowAsm {
@@ -180,7 +180,7 @@ func Im2colPanel(g ConvGeom, xp, dst []float32, nr, r0, j0, rows, cols int) {
 // allocate.
 const maxPanel = 64
 
-// Im2colTPanel is Im2colPanel for the transposed column matrix (blas.GemmPackB with
+// Im2colTPanel is Im2colPanel for the transposed column matrix (gemm.GemmPackB with
 // op(B) = colᵀ, as in the weight gradient G·colᵀ): row p0+p of colᵀ is output position
 // (b, oy, ox) and column j0+jj is row (c, ky, kx) of col, so that
 //
@@ -203,7 +203,7 @@ func Im2colTPanel(g ConvGeom, xp, dst []float32, nr, p0, j0, rows, cols int) {
 		off = append(off, int32(lay.tap(g, j0+jj)))
 	}
 	if need := (p0+rows-1)/p*inSz + inSz; need > len(xp) {
-		panic(fmt.Sprintf("tensor.Im2colTPanel: padded images hold %d values, row %d needs %d", len(xp), p0+rows-1, need))
+		panic(fmt.Sprintf("im2col.Im2colTPanel: padded images hold %d values, row %d needs %d", len(xp), p0+rows-1, need))
 	}
 	b, q := p0/p, p0%p
 	oy, ox := q/g.Wo, q%g.Wo

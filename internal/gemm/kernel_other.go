@@ -1,6 +1,6 @@
 //go:build !amd64
 
-package blas
+package gemm
 
 // kernels lists the micro-kernels this CPU can run, fastest first.
 func kernels() []*kernel { return []*kernel{goKernel4x4} }

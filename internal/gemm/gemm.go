@@ -1,0 +1,343 @@
+// Package gemm is the engine's pure-Go single-precision GEMM: the GotoBLAS loop nest around
+// register-tile micro-kernels written in Go assembly (AVX-512 8x48 and AVX2+FMA 6x16, offered by
+// CPUID and XGETBV, timed once at first use and picked per product by padded work over speed),
+// with a portable 4x4 Go micro-kernel on other CPUs and architectures.
+//
+// For each kc×nc block of op(B), packed once into nr-column panels shared by all goroutines, the
+// goroutines take mc×kc blocks of op(A) (packed, alpha folded in, into mr-row panels) — or, when
+// A has few row blocks, pieces of them and of B's columns — from a shared counter and run the
+// micro-kernel over them. Taking work from a counter rather than splitting it up front keeps both
+// cores busy when one of them is also running something else.
+//
+// Package blas offers this GEMM to users as its "go" backend. The entry points here that blas
+// does not offer (GemmPackB, PackedA) are the convolutions' plumbing: op(B) supplied panel by
+// panel (implicit im2col) and a left-hand side packed once for many products.
+//
+// All matrices are row-major, as in package blas; arguments are checked by the callers.
+package gemm
+
+import (
+	"fmt"
+	"math/bits"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Sgemm computes C = alpha·op(A)·op(B) + beta·C (see package blas for the contract) on up to
+// workers goroutines, with the micro-kernel kernelFor picks for the shape. The arguments must
+// already have been checked.
+func Sgemm(workers int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	gemm(kernelFor(m, n), workers, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// Kernel is one of the micro-kernels this CPU runs, for tests and benchmarks that force one.
+type Kernel struct{ k *kernel }
+
+// Name is the micro-kernel's name, for example "avx512 8x48".
+func (k Kernel) Name() string { return k.k.name }
+
+// Tile is the micro-kernel's register tile: rows of A, columns of B.
+func (k Kernel) Tile() (mr, nr int) { return k.k.mr, k.k.nr }
+
+// Kernels lists the micro-kernels this CPU and operating system can run, fastest first; the
+// portable Go kernel is always last.
+func Kernels() []Kernel {
+	var out []Kernel
+	for _, k := range kernels() {
+		out = append(out, Kernel{k})
+	}
+	return out
+}
+
+// SgemmWith is Sgemm with the micro-kernel forced.
+func SgemmWith(kern Kernel, workers int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	gemm(kern.k, workers, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// Fast reports whether this CPU runs one of the assembly micro-kernels.
+func Fast() bool { return kernels()[0] != goKernel4x4 }
+
+// rated is a micro-kernel with its measured in-cache speed.
+type rated struct {
+	*kernel
+	gflops float64
+}
+
+// ratedKernels measures, once, each micro-kernel the CPU supports, running it on packed panels that
+// stay in L1 (best of 48 short runs each, about five milliseconds in all). Peak speed per register
+// tile differs between CPUs: AVX-512 doubles AVX2 where the core has 512-bit FMA units and
+// matches it where it splits them in two.
+var ratedKernels = sync.OnceValue(func() []rated {
+	const k, calls, rounds = 128, 32, 48
+	ks := kernels()
+	type panels struct{ a, b, c []float32 }
+	bufs := make([]panels, len(ks))
+	for i, kern := range ks {
+		bufs[i] = panels{make([]float32, kern.mr*k), make([]float32, kern.nr*k), make([]float32, kern.mr*kern.nr)}
+	}
+	best := make([]time.Duration, len(ks))
+	for r := -1; r < rounds; r++ { // round -1 warms the caches; kernels take turns, so a busy moment hits all
+		for i, kern := range ks {
+			p := bufs[i]
+			t0 := time.Now()
+			for j := 0; j < calls; j++ {
+				kern.fn(k, &p.a[0], &p.b[0], kern.nr, &p.c[0], kern.nr, true)
+			}
+			if d := max(time.Since(t0), time.Nanosecond); r == 0 || d < best[i] {
+				best[i] = d
+			}
+		}
+	}
+	out := make([]rated, len(ks))
+	for i, kern := range ks {
+		out[i] = rated{kern, 2 * float64(kern.mr*kern.nr*k*calls) / best[i].Seconds() / 1e9}
+	}
+	return out
+})
+
+// kernelFor picks the micro-kernel that should finish an m×n product first: the one whose padded
+// tile area, roundUp(m, mr)·roundUp(n, nr), divided by its speed is least. A 6x16 tile wastes
+// nothing on n = 64 where an 8x48 tile computes 96 columns.
+//
+// The choice must not depend on the noise in ratedKernels' timing (on a busy machine it differs
+// by several percent from run to run, and a product would switch kernels from one process to the
+// next): speeds within kernelSpeedTie of the fastest count as equal, and a later (smaller)
+// kernel must save more than kernelAreaGain of the work to be chosen.
+func kernelFor(m, n int) *kernel {
+	rs := ratedKernels()
+	fastest := 0.0
+	for _, r := range rs {
+		fastest = max(fastest, r.gflops)
+	}
+	var best *kernel
+	var bestCost float64
+	for _, r := range rs {
+		speed := r.gflops
+		if speed >= kernelSpeedTie*fastest {
+			speed = fastest
+		}
+		cost := float64(roundUp(m, r.mr)) * float64(roundUp(n, r.nr)) / speed
+		if best == nil || cost < bestCost*(1-kernelAreaGain) {
+			best, bestCost = r.kernel, cost
+		}
+	}
+	return best
+}
+
+// kernelSpeedTie and kernelAreaGain make kernelFor's choice stable (see there). Here (an AMD
+// EPYC) the AVX-512 8x48 and AVX2 6x16 kernels run at 112-117 GFLOP/s in cache, and the 8x48 one
+// is the faster on the convolutions' products (fewer loads per multiply-add).
+const (
+	kernelSpeedTie = 0.8
+	kernelAreaGain = 0.1
+)
+
+// KernelNames lists the micro-kernels this machine can run, fastest first, with their speeds.
+func KernelNames() string {
+	var names []string
+	for _, r := range ratedKernels() {
+		names = append(names, fmt.Sprintf("%s at %.0f GFLOP/s", r.name, r.gflops))
+	}
+	return strings.Join(names, ", ")
+}
+
+// parallelFlops is the size m·n·k below which a product runs on the calling goroutine alone.
+const parallelFlops = 48 * 48 * 48
+
+// minTaskCols is the fewest columns of C a task covers when B's columns are split among tasks, so
+// that the cost of packing the task's A block stays small next to its arithmetic.
+const minTaskCols = 192
+
+// gemm computes C = alpha·op(A)·op(B) + beta·C with kernel kern on up to workers goroutines.
+// The arguments must already have been checked.
+func gemm(kern *kernel, workers int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	gemmPacked(kern, workers, transA, m, n, k, alpha, a, lda, func(dst []float32, nr, p0, j0, kb, cols int) {
+		packBPanel(dst, nr, transB, b, ldb, p0, j0, kb, cols)
+	}, beta, c, ldc, nil)
+}
+
+// gemmPacked is gemm with op(B)'s nr-column panels written by packB (see PackB) instead of
+// copied from a matrix.
+//
+// With pa not nil, op(A) comes already packed from pa (a and lda are unused).
+func gemmPacked(kern *kernel, workers int, transA bool, m, n, k int, alpha float32, a []float32, lda int, packB PackB, beta float32, c []float32, ldc int, pa *PackedA) {
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 || alpha == 0 {
+		ScaleC(m, n, beta, c, ldc)
+		return
+	}
+	if m*n*k < parallelFlops {
+		workers = 1
+	}
+	mr, nr := kern.mr, kern.nr
+	kcMax := min(kern.kc, k)
+	ncMax := min(kern.nc, roundUp(n, nr))
+	mcMax := min(kern.mc, roundUp(m, mr))
+	packedB := getBuf(kcMax * ncMax)
+	defer putBuf(packedB)
+	scratch := make([]*workerBufs, workers)
+	defer func() {
+		for _, s := range scratch {
+			if s != nil {
+				putBuf(s.a)
+				putBuf(s.tile)
+			}
+		}
+	}()
+	mBlocks := (m + kern.mc - 1) / kern.mc
+	for jc := 0; jc < n; jc += kern.nc {
+		nb := min(kern.nc, n-jc)
+		panels := (nb + nr - 1) / nr
+		// Split B's columns only when A's row blocks are too few to keep every worker busy.
+		nChunks := 1
+		if mBlocks < 2*workers {
+			nChunks = max(1, min((2*workers+mBlocks-1)/mBlocks, nb/minTaskCols))
+		}
+		for pc := 0; pc < k; pc += kern.kc {
+			kb := min(kern.kc, k-pc)
+			bp := (*packedB)[:kb*panels*nr]
+			runTasks(workers, panels, func(_, s int) {
+				j := s * nr
+				packB(bp[j*kb:(j+nr)*kb], nr, pc, jc+j, kb, min(nr, nb-j))
+			})
+			// The first k block overwrites C when beta is 0; otherwise C is scaled by beta first
+			// (unless beta is 1) and every k block adds to it.
+			load := pc > 0 || beta != 0
+			runTasks(workers, mBlocks*nChunks, func(w, t int) {
+				ws := scratch[w]
+				if ws == nil {
+					ws = &workerBufs{a: getBuf(mcMax * kcMax), tile: getBuf(mr * nr)}
+					scratch[w] = ws
+				}
+				ic := t / nChunks * kern.mc
+				mb := min(kern.mc, m-ic)
+				chunk := t % nChunks
+				p0, p1 := panels*chunk/nChunks, panels*(chunk+1)/nChunks
+				j0, j1 := p0*nr, min(p1*nr, nb)
+				if pc == 0 && beta != 0 {
+					ScaleC(mb, j1-j0, beta, c[(ic*ldc)+jc+j0:], ldc)
+				}
+				ap := *ws.a
+				if pa != nil {
+					ap = pa.block(ic, pc, mb, kb)
+				} else {
+					packA(ap, mr, transA, alpha, a, lda, ic, pc, mb, kb)
+				}
+				macroKernel(kern, mb, j0, j1, kb, ap, bp, c[ic*ldc+jc:], ldc, *ws.tile, load)
+			})
+		}
+	}
+}
+
+// macroKernel runs the micro-kernel over every mr×nr tile of the C block that rows 0..mb and
+// columns j0..j1 of c cover, with ap the packed A block and bp the packed B block. load says
+// whether to add to C or overwrite it.
+func macroKernel(kern *kernel, mb, j0, j1, kb int, ap, bp, c []float32, ldc int, tile []float32, load bool) {
+	mr, nr := kern.mr, kern.nr
+	tile = tile[:mr*nr]
+	// A micro-panel (mr×kb, 8 KB for 8x48 at kb 256) stays in L1 across the row of tiles; the B
+	// micro-panels (48 KB for 8x48, more than L1) stream from L2 either way. The other order
+	// also re-read A from L2 for every tile (measured 2048³: 198-203 -> 209 GFLOP/s).
+	for ir := 0; ir < mb; ir += mr {
+		mm := min(mr, mb-ir)
+		a := &ap[ir*kb]
+		for jr := j0; jr < j1; jr += nr {
+			nn := min(nr, j1-jr)
+			b := &bp[jr*kb]
+			ci := ir*ldc + jr
+			if mm == mr && nn == nr {
+				kern.fn(kb, a, b, nr, &c[ci], ldc, load)
+				continue
+			}
+			// An edge tile: compute the full tile aside, then store the part that exists.
+			kern.fn(kb, a, b, nr, &tile[0], nr, false)
+			for i := 0; i < mm; i++ {
+				row := c[ci+i*ldc : ci+i*ldc+nn]
+				t := tile[i*nr : i*nr+nn]
+				if !load {
+					copy(row, t)
+					continue
+				}
+				for j, v := range t {
+					row[j] += v
+				}
+			}
+		}
+	}
+}
+
+// runTasks calls fn(w, i) for every i in [0, n), on up to workers goroutines that take the next
+// i from a shared counter; w in [0, workers) names the goroutine, for per-goroutine scratch.
+func runTasks(workers, n int, fn func(w, i int)) {
+	workers = min(workers, n)
+	if workers <= 1 {
+		for i := 0; i < n; i++ {
+			fn(0, i)
+		}
+		return
+	}
+	var next atomic.Int64
+	work := func(w int) {
+		for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+			fn(w, i)
+		}
+	}
+	var wg sync.WaitGroup
+	wg.Add(workers - 1)
+	for w := 1; w < workers; w++ {
+		go func() {
+			defer wg.Done()
+			work(w)
+		}()
+	}
+	work(0)
+	wg.Wait()
+}
+
+// workerBufs is one goroutine's scratch: its packed A block and an edge tile.
+type workerBufs struct{ a, tile *[]float32 }
+
+// bufPools recycles packing buffers by power-of-two size class, so that a buffer taken from a
+// class always fits (one pool of mixed sizes kept handing out buffers too small for the request,
+// which were then thrown away and allocated afresh: hundreds of MB per training step).
+var bufPools [48]sync.Pool
+
+// getBuf returns a pooled buffer of at least n floats (contents undefined), resliced to n.
+func getBuf(n int) *[]float32 {
+	class := bits.Len(uint(max(n, 1) - 1))
+	if p, ok := bufPools[class].Get().(*[]float32); ok {
+		*p = (*p)[:n]
+		return p
+	}
+	s := make([]float32, n, 1<<class)
+	return &s
+}
+
+// putBuf returns a buffer from getBuf to its pool.
+func putBuf(p *[]float32) {
+	bufPools[bits.Len(uint(cap(*p))-1)].Put(p)
+}
+
+// ScaleC sets the m×n matrix C to beta·C, writing zeros when beta is 0 so that NaN or Inf
+// already in C does not survive.
+func ScaleC(m, n int, beta float32, c []float32, ldc int) {
+	if beta == 1 {
+		return
+	}
+	for i := 0; i < m; i++ {
+		row := c[i*ldc : i*ldc+n]
+		if beta == 0 {
+			clear(row)
+			continue
+		}
+		for j := range row {
+			row[j] *= beta
+		}
+	}
+}
+
+func roundUp(x, to int) int { return (x + to - 1) / to * to }

@@ -1,9 +1,0 @@
-//go:build !amd64
-
-package tensor
-
-const haveCol2imAsm = false
-
-func col2imS2PlaneAsm(d, s *float32, ld, h, w, wo, m int) { panic("tensor: no assembly") }
-
-func col2imS1PlaneAsm(d, s *float32, ld, h, w int) { panic("tensor: no assembly") }
