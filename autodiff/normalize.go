@@ -2,8 +2,8 @@ package autodiff
 
 import (
 	"fmt"
-	"math"
 
+	"github.com/contrastive-go/contrastive/internal/vec"
 	"github.com/contrastive-go/contrastive/parallel"
 )
 
@@ -26,20 +26,7 @@ func L2Normalize(x *Var, eps float32) *Var {
 	out := Node("L2Normalize", false, s, x)
 	xd, y := x.Data(), out.Data()
 	norms := make([]float64, n) // ‖x[n]‖, kept for Backward
-	parallel.For(n, reduceGrain(d), func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			row := xd[r*d : (r+1)*d]
-			var ss float64
-			for _, v := range row {
-				ss += float64(v) * float64(v)
-			}
-			norms[r] = math.Sqrt(ss)
-			inv := 1 / math.Max(norms[r], float64(eps))
-			for j, v := range row {
-				y[r*d+j] = float32(float64(v) * inv)
-			}
-		}
-	})
+	vec.NormalizeRows(y, xd, d, float64(eps), norms)
 	if out.requiresGrad {
 		out.backward = func() {
 			g, gx := out.Grad.Data, x.GradBuf()

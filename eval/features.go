@@ -21,10 +21,9 @@ package eval
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/contrastive-go/contrastive/data"
-	"github.com/contrastive-go/contrastive/parallel"
+	"github.com/contrastive-go/contrastive/internal/vec"
 )
 
 // Features is a row-major [N, D] matrix of float32 features: row i is Data[i*D : (i+1)*D].
@@ -122,19 +121,9 @@ func (f Features) Subset(idx []int) Features {
 func (f Features) Normalized() Features {
 	f.check("Normalized")
 	out := Features{N: f.N, D: f.D, Data: make([]float32, len(f.Data))}
-	parallel.For(f.N, 256, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			src, dst := f.Row(i), out.Row(i)
-			var ss float64
-			for _, v := range src {
-				ss += float64(v) * float64(v)
-			}
-			inv := 1 / math.Max(math.Sqrt(ss), 1e-12)
-			for j, v := range src {
-				dst[j] = float32(float64(v) * inv)
-			}
-		}
-	})
+	if f.D > 0 {
+		vec.NormalizeRows(out.Data, f.Data, f.D, 1e-12, nil)
+	}
 	return out
 }
 

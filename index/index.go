@@ -27,6 +27,8 @@ import (
 	"os"
 	"slices"
 	"unicode/utf8"
+
+	"github.com/contrastive-go/contrastive/internal/vec"
 )
 
 // Limits on what an index may hold, checked on Add and on load.
@@ -269,15 +271,7 @@ func (x *Index) Add(b Batch) (added, skipped int, err error) {
 
 // Normalize scales v to unit L2 norm in place; a zero vector stays zero.
 func Normalize(v []float32) {
-	var s float64
-	for _, f := range v {
-		s += float64(f) * float64(f)
-	}
-	if s == 0 {
-		return
-	}
-	inv := float32(1 / math.Sqrt(s))
-	for i := range v {
-		v[i] *= inv
+	if len(v) > 0 {
+		vec.NormalizeRows(v, v, len(v), 1e-12, nil)
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"math"
 
 	"github.com/contrastive-go/contrastive/autodiff"
+	"github.com/contrastive-go/contrastive/internal/vec"
 	"github.com/contrastive-go/contrastive/parallel"
 )
 
@@ -55,25 +56,11 @@ func checkTau(op string, tau float32) {
 // normalizeRows writes u[i] = x[i] / max(‖x[i]‖₂, 1e-12) for the n rows of length d of x, and the
 // divisor max(‖x[i]‖₂, 1e-12) into r[i]. The norm is accumulated in float64.
 func normalizeRows(u, x []float32, n, d int, r []float32) {
-	parallel.For(n, rowGrain(d), func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			row := x[i*d : (i+1)*d]
-			var s float64
-			for _, v := range row {
-				s += float64(v) * float64(v)
-			}
-			nrm := math.Sqrt(s)
-			if !(nrm >= normEps) && !math.IsNaN(nrm) {
-				nrm = normEps
-			}
-			r[i] = float32(nrm)
-			inv := 1 / nrm
-			out := u[i*d : (i+1)*d]
-			for j, v := range row {
-				out[j] = float32(float64(v) * inv)
-			}
-		}
-	})
+	norms := make([]float64, n)
+	vec.NormalizeRows(u[:n*d], x[:n*d], d, normEps, norms)
+	for i, nrm := range norms {
+		r[i] = float32(math.Max(nrm, normEps)) // NaN stays NaN
+	}
 }
 
 // normalizeBackward accumulates into gx the gradient through u = x / max(‖x‖, eps) given gu =

@@ -3,10 +3,10 @@ package method
 import (
 	"cmp"
 	"fmt"
-	"math"
 	"math/rand/v2"
 
 	"github.com/contrastive-go/contrastive/autodiff"
+	"github.com/contrastive-go/contrastive/internal/vec"
 	"github.com/contrastive-go/contrastive/loss"
 	"github.com/contrastive-go/contrastive/models"
 	"github.com/contrastive-go/contrastive/tensor"
@@ -113,16 +113,7 @@ func randomUnitRows(k, d int, seed uint64) *tensor.Tensor {
 }
 
 // normalizeRow scales row to unit L2 norm (x / max(‖x‖, 1e-12), F.normalize's eps).
-func normalizeRow(row []float32) {
-	var s float64
-	for _, v := range row {
-		s += float64(v) * float64(v)
-	}
-	inv := 1 / math.Max(math.Sqrt(s), 1e-12)
-	for j := range row {
-		row[j] = float32(float64(row[j]) * inv)
-	}
-}
+func normalizeRow(row []float32) { vec.NormalizeRows(row, row, len(row), 1e-12, nil) }
 
 // groups returns the number of split-BN sub-batches for n images.
 func (s *MoCoV2) groups(n int) int {
