@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/color"
 	"image/draw"
 	"io"
 
@@ -90,6 +91,7 @@ type ImageInfo struct {
 	Width, Height int    // as displayed, after the EXIF orientation (swapped for orientations 5–8)
 	Format        string // "jpeg", "png", "gif", "bmp" or "webp"
 	Orientation   int    // EXIF orientation 1–8 (1 when absent or not a JPEG)
+	Gray          bool   // the file stores one gray channel (its color model is Gray or Gray16)
 }
 
 // ProbeImage reads an image's header (image.DecodeConfig, and the EXIF orientation of a JPEG)
@@ -112,7 +114,8 @@ func ProbeImage(r io.Reader, opt DecodeOptions) (ImageInfo, error) {
 		}
 		return ImageInfo{}, fmt.Errorf("reading %s header: %w", formatOf(head), err)
 	}
-	info := ImageInfo{Width: cfg.Width, Height: cfg.Height, Format: format, Orientation: 1}
+	info := ImageInfo{Width: cfg.Width, Height: cfg.Height, Format: format, Orientation: 1,
+		Gray: cfg.ColorModel == color.GrayModel || cfg.ColorModel == color.Gray16Model}
 	if cfg.Width <= 0 || cfg.Height <= 0 {
 		return info, fmt.Errorf("%s of size %dx%d", format, cfg.Width, cfg.Height)
 	}

@@ -82,11 +82,13 @@ type Config struct {
 	Overwrite bool `json:"-"`
 }
 
-// Default returns the defaults: the recipe for small grayscale images found by the search in the
-// README (SimCLR; the reference CNN's three conv layers, but h is the last feature map
-// average-pooled to 2×2 and flattened (512-d) instead of a global average pool (128-d); a
-// 512→512→128 projection head; τ = 0.2; Adam 1e-3 with half an epoch of warm-up then cosine
-// decay; 12 epochs of batch 256 with the small-gray augmentation — about 20 minutes on two cores).
+// Default returns the defaults: SimCLR, τ = 0.2, Adam 1e-3 with half an epoch of warm-up then
+// cosine decay, 12 epochs of batch 256, and the model and augmentation chosen from the data
+// (Auto). For small grayscale images such as Fashion-MNIST that is the recipe found by the
+// search in the README (RecipeModel: the reference CNN's three conv layers, but h is the last
+// feature map average-pooled to 2×2 and flattened (512-d) instead of a global average pool
+// (128-d); a 512→512→128 projection head; the small-gray augmentation) — about 20 minutes on
+// two cores.
 func Default() Config {
 	return Config{
 		Method:      "simclr",
@@ -98,9 +100,9 @@ func Default() Config {
 		Schedule:    "cosine",
 		Warmup:      0.5,
 		Temperature: 0.2,
-		Augment:     "small-gray",
+		Augment:     Auto,
 		Seed:        1,
-		Model:       RecipeModel(),
+		Model:       models.Config{Name: Auto},
 		KNNEvery:    0,
 		MonitorSize: 10000,
 		LogEvery:    10,

@@ -85,6 +85,21 @@ func ResumeConfig(requested Config, given func(flag string) bool) (Config, error
 	return cfg, nil
 }
 
+// inheritAuto gives the settings a run chose itself (Auto model and augmentation, an image size
+// of 0) the values the stored run chose, so that resuming with the defaults means "as before".
+func inheritAuto(cfg, stored Config) Config {
+	if cfg.Model.Name == Auto {
+		cfg.Model.Name = stored.Model.Name
+	}
+	if cfg.Augment == Auto {
+		cfg.Augment = stored.Augment
+	}
+	if cfg.ImageSize == 0 {
+		cfg.ImageSize = stored.ImageSize
+	}
+	return cfg
+}
+
 // checkResume compares the configuration a run is resumed with against the stored one.
 func checkResume(cfg, stored Config) error {
 	a, _ := configMap(cfg)

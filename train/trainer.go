@@ -124,6 +124,7 @@ func New(cfg Config, o Options) (*Trainer, error) {
 		if err != nil {
 			return nil, fmt.Errorf("cannot resume: %w", err)
 		}
+		cfg = inheritAuto(cfg, cp.cfg)
 		if err := checkResume(cfg, cp.cfg); err != nil {
 			return nil, err
 		}
@@ -142,7 +143,7 @@ func New(cfg Config, o Options) (*Trainer, error) {
 		return nil, err
 	}
 	if !o.NoDefaultHooks {
-		if mon := newMonitor(cfg, t.Data, t.Model.Config.InChannels, o.Log); mon != nil {
+		if mon := newMonitor(t.Config, t.Data, t.Model.Config.InChannels, o.Log); mon != nil {
 			t.hooks = append(t.hooks, mon.hook())
 		}
 		t.userAt = len(t.hooks)
@@ -155,19 +156,18 @@ func New(cfg Config, o Options) (*Trainer, error) {
 func (t *Trainer) build(o Options) error {
 	cfg := &t.Config
 	fac, _ := method.Lookup(cfg.Method)
-	mcfg := cfg.Model
-	if fac.Adjust != nil {
-		fac.Adjust(&mcfg)
-	}
-	channels := mcfg.InChannels
+	channels := cfg.Model.InChannels
 	if channels == 0 {
-		channels = 1
-		if mcfg.Name == models.ResNet18Name || mcfg.Name == models.ResNet18CIFARName {
-			channels = 3
+		switch cfg.Model.Name {
+		case models.ResNet18Name, models.ResNet18CIFARName, Auto:
+			channels = 3 // RGB, or the data's own channels for arrays (gray sources never expand)
+		default:
+			channels = 1
 		}
 	}
 	ds := o.Data
 	if ds == nil {
+		channels = t.autoBeforeOpen(channels, o.Log)
 		var err error
 		if ds, err = data.OpenForModel(cfg.Data, data.ModelOptions{Channels: channels, Size: cfg.ImageSize, SkipBad: cfg.SkipBad}, o.Log); err != nil {
 			return err
@@ -185,6 +185,11 @@ func (t *Trainer) build(o Options) error {
 		return err
 	}
 	img := first.Image
+	t.autoAfterOpen(img.C, img.H, o.Log)
+	mcfg := cfg.Model
+	if fac.Adjust != nil {
+		fac.Adjust(&mcfg)
+	}
 	if mcfg.Name == models.MLPName {
 		if mcfg.InputDim == 0 {
 			mcfg.InputDim = len(img.Pix)

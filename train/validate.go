@@ -96,14 +96,14 @@ func (c *Config) Validate() error {
 
 // AugmentNames are the augmentation presets the trainer accepts: augment's image presets and
 // "scarf", the feature corruption for vector data (built from the training rows).
-func AugmentNames() []string { return append(augment.Presets(), ScarfAugment) }
+func AugmentNames() []string { return append(augment.Presets(), ScarfAugment, Auto) }
 
 // ScarfAugment names SCARF feature corruption (Bahri et al. 2022) for vector data, at the
 // paper's corruption rate 0.6.
 const ScarfAugment = "scarf"
 
 func knownAugment(name string) bool {
-	if name == ScarfAugment {
+	if name == ScarfAugment || name == Auto {
 		return true
 	}
 	_, err := augment.Preset(name, 28, 1)

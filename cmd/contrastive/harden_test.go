@@ -6,8 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"image"
+	"image/jpeg"
 	"image/png"
 	"io"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -376,9 +378,14 @@ func TestVectorDataTrainsTheMLPWithSCARF(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(out, modeldir.WeightsFile)); err != nil {
 		t.Errorf("no model after training the mlp on vectors: %v", err)
 	}
-	code, _, errs := runCLI("train", "--data", csvPath, "--epochs", "1", "--batch-size", "32", "--out", filepath.Join(dir, "cnn"))
+	code, _, errs := runCLI("train", "--data", csvPath, "--model", "small-cnn", "--epochs", "1", "--batch-size", "32", "--out", filepath.Join(dir, "cnn"))
 	if code == 0 || !strings.Contains(errs, "--model mlp") {
 		t.Errorf("a CNN on vectors: exit %d, %q; want a refusal pointing to --model mlp", code, errs)
+	}
+	// The defaults (--model auto --augment auto) choose the mlp and SCARF for vectors.
+	code, _, errs = runCLI("train", "--data", csvPath, "--epochs", "1", "--batch-size", "32", "--out", filepath.Join(dir, "auto"), "--knn-every", "-1")
+	if code != 0 || !strings.Contains(errs, "auto: --model mlp --augment scarf") {
+		t.Errorf("the defaults on vectors: exit %d, %q; want the mlp with SCARF, said at the start", code, errs)
 	}
 }
 
@@ -393,7 +400,6 @@ func TestMixedImageSizesAreReportedInTheCommandsFlags(t *testing.T) {
 	f.Close()
 	tmp := t.TempDir()
 	for _, args := range [][]string{
-		tinyTrainArgs(dataDir, filepath.Join(tmp, "t"), "--epochs", "1"),
 		{"eval", "--model", model, "--data", dataDir},
 		{"embed", "--model", model, "--data", dataDir, "--out", filepath.Join(tmp, "e.npy")},
 		{"index", "--model", model, "--data", dataDir, "--out", filepath.Join(tmp, "x.idx")},
@@ -404,4 +410,51 @@ func TestMixedImageSizesAreReportedInTheCommandsFlags(t *testing.T) {
 		}
 		mustRun(t, append(args, "--image-size", "28")...)
 	}
+}
+
+// TestDefaultsFitAFolderOfMixedSizeRGBPhotos: with no model, augmentation or size flag, a folder
+// of RGB JPEGs of several sizes trains; the settings chosen are printed with their reason and
+// recorded in config.json.
+func TestDefaultsFitAFolderOfMixedSizeRGBPhotos(t *testing.T) {
+	root := t.TempDir()
+	rng := rand.New(rand.NewPCG(5, 6))
+	sizes := [][2]int{{120, 90}, {90, 120}, {150, 100}, {100, 100}, {130, 110}}
+	for c, class := range []string{"cats", "dogs"} {
+		os.MkdirAll(filepath.Join(root, class), 0o755)
+		for i := 0; i < 10; i++ {
+			sz := sizes[(i+c)%len(sizes)]
+			img := image.NewRGBA(image.Rect(0, 0, sz[0], sz[1]))
+			for p := 0; p < len(img.Pix); p += 4 {
+				img.Pix[p], img.Pix[p+1], img.Pix[p+2], img.Pix[p+3] = uint8(rng.IntN(256)), uint8(80*c), uint8(rng.IntN(128)), 255
+			}
+			f, _ := os.Create(filepath.Join(root, class, fmt.Sprintf("%02d.jpg", i)))
+			jpeg.Encode(f, img, nil)
+			f.Close()
+		}
+	}
+	out := filepath.Join(t.TempDir(), "pets")
+	code, _, errs := runCLI("train", "--data", root, "--out", out, "--epochs", "1", "--batch-size", "8", "--max-steps", "1",
+		"--channels", "4,4,8,8", "--knn-every", "-1")
+	if code != 0 {
+		t.Fatalf("train on mixed-size RGB photos with the defaults: exit %d: %s", code, errs)
+	}
+	for _, want := range []string{"auto: --image-size 96", "differ in size", "auto: --model resnet18 --augment simclr", "ImageNet stem"} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("the start of the run should say %q: %s", want, errs)
+		}
+	}
+	var cfg struct {
+		Augment   string `json:"augment"`
+		ImageSize int    `json:"image-size"`
+		Model     struct {
+			Name       string `json:"name"`
+			InChannels int    `json:"in_channels"`
+		} `json:"resolved_model"`
+	}
+	json.Unmarshal([]byte(readFile(t, filepath.Join(out, modeldir.ConfigFile))), &cfg)
+	if cfg.Augment != "simclr" || cfg.ImageSize != 96 || cfg.Model.Name != "resnet18" || cfg.Model.InChannels != 3 {
+		t.Errorf("config.json records %+v; want simclr, 96, resnet18 on 3 channels", cfg)
+	}
+	// The model directory embeds the same folder without any size flag.
+	mustRun(t, "embed", "--model", out, "--data", root, "--out", filepath.Join(t.TempDir(), "e.npy"))
 }

@@ -33,7 +33,7 @@ func bindTrainFlags(fs *flag.FlagSet) *trainFlags {
 	c := &t.cfg
 	d := train.Default()
 	fs.StringVar(&c.Method, "method", d.Method, "method: "+strings.Join(method.Names(), "|"))
-	fs.StringVar(&t.model, "model", "small-cnn", "encoder: reference (DESIGN.md's CNN, exactly) | "+strings.Join(models.EncoderNames, "|")+"; small-cnn defaults to the recipe for small grayscale images")
+	fs.StringVar(&t.model, "model", train.Auto, "encoder: auto (chosen from the data, printed at the start) | reference (DESIGN.md's CNN, exactly) | "+strings.Join(models.EncoderNames, "|")+"; small-cnn defaults to the recipe for small grayscale images")
 	fs.Var(checkedList{&t.channels, positiveInt}, "channels", "encoder widths, comma-separated (small-cnn: per conv layer; resnet: per stage)")
 	fs.Var(checkedList{&t.strides, positiveInt}, "strides", "small-cnn conv strides, comma-separated")
 	intFlag(fs, &t.poolGrid, "pool-grid", 0, positiveInt, "small-cnn features h: 1 = global average pool, g > 1 = average-pool to g×g and flatten (default 2)")
@@ -82,7 +82,7 @@ func (t *trainFlags) resolve(base *models.Config, given map[string]bool) {
 	case "reference": // the reference CNN of DESIGN.md, exactly (the PyTorch peer's model)
 		m = models.Reference()
 	case models.SmallCNNName: // the recipe, with any model flag given overriding it
-		m = train.Default().Model
+		m = train.RecipeModel()
 	default:
 		m = models.Config{Name: t.model}
 	}
