@@ -1,5 +1,10 @@
-// Package train runs self-supervised pretraining: the loop, checkpoints and exact resume,
-// progress, the metrics log and an online kNN monitor.
+// Package train runs self-supervised pretraining. A Trainer (New, then Run) owns one run: the
+// data, the model, the method, the optimizer with its schedule and the loader, built from a
+// Config (whose JSON keys are the train command's flags) or supplied through Options. Its steps
+// are methods (Step, SaveCheckpoint) and its events — start, step end, epoch end, evaluation,
+// checkpoint, end — run Hooks, in the manner of PyTorch Lightning's callbacks. The standard
+// hooks are the CLI's own: the kNN monitor, the metrics log (metrics.jsonl), progress, and
+// checkpoints with exact resume (Config.Resume). Run is New and Run with those hooks.
 package train
 
 import (
