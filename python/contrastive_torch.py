@@ -80,10 +80,10 @@ def read_safetensors(path):
 
 def _small_cnn(cfg):
     layers, cin = [], cfg.get("in_channels", 1)
-    for c, s in zip(cfg["channels"], cfg["strides"]):
+    for c, s in zip(cfg.get("channels") or [32, 64, 128], cfg.get("strides") or [1, 2, 2]):
         layers += [nn.Conv2d(cin, c, 3, s, 1, bias=False), nn.BatchNorm2d(c), nn.ReLU()]
         cin = c
-    g = cfg.get("pool_grid", 1) or 1
+    g = cfg.get("pool_grid") or 2  # models.DefaultPoolGrid; Save always writes it
     layers += [nn.AdaptiveAvgPool2d(g), nn.Flatten()]
     return nn.Sequential(*layers), cin * g * g
 
