@@ -99,12 +99,37 @@ func TestRandomResizedCrop(t *testing.T) {
 		}
 	})
 	t.Run("regions fit and follow the scale range", func(t *testing.T) {
-		rrc := RandomResizedCrop{Height: 8, Width: 8, Scale: [2]float64{0.2, 1}}
-		r := rng(3)
-		for range 1000 {
-			top, left, h, w := rrc.Params(28, 28, r)
-			if top < 0 || left < 0 || h < 1 || w < 1 || top+h > 28 || left+w > 28 {
-				t.Fatalf("region %d,%d %dx%d outside 28x28", top, left, h, w)
+		cases := []struct {
+			name  string
+			h, w  int
+			scale [2]float64
+		}{
+			{"28x28, scale 0.2-1", 28, 28, [2]float64{0.2, 1}},
+			{"200x200, scale 0.3-0.4", 200, 200, [2]float64{0.3, 0.4}},
+			{"120x300, scale 0.05-0.1", 120, 300, [2]float64{0.05, 0.1}},
+		}
+		for _, c := range cases {
+			rrc := RandomResizedCrop{Height: 8, Width: 8, Scale: c.scale}
+			r := rng(3)
+			area := float64(c.h * c.w)
+			lo, hi := math.Inf(1), math.Inf(-1)
+			for range 1000 {
+				top, left, h, w := rrc.Params(c.h, c.w, r)
+				if top < 0 || left < 0 || h < 1 || w < 1 || top+h > c.h || left+w > c.w {
+					t.Fatalf("%s: region %d,%d %dx%d outside %dx%d", c.name, top, left, h, w, c.h, c.w)
+				}
+				// Rounding the sides √(s·A·r) and √(s·A/r) of the drawn area s·A to whole pixels moves
+				// it by at most ½(√(s·A·r) + √(s·A/r)) + ¼ ≤ √(s·A·4/3) + ¼ pixels (r ≤ 4/3).
+				frac := float64(h*w) / area
+				tol := (math.Sqrt(c.scale[1]*area*4/3) + 0.25) / area
+				if frac < c.scale[0]-tol || frac > c.scale[1]+tol {
+					t.Fatalf("%s: region %dx%d covers %.4f of the image, outside the scale range %v (±%.4f)", c.name, h, w, frac, c.scale, tol)
+				}
+				lo, hi = min(lo, frac), max(hi, frac)
+			}
+			// The area fraction is drawn uniformly from the range: 1000 draws reach near both ends.
+			if width := c.scale[1] - c.scale[0]; lo > c.scale[0]+0.05*width || hi < c.scale[1]-0.05*width {
+				t.Errorf("%s: area fractions span [%.4f, %.4f], want nearly all of %v", c.name, lo, hi, c.scale)
 			}
 		}
 	})
@@ -180,12 +205,37 @@ func TestColorJitterOperations(t *testing.T) {
 		}
 	})
 	t.Run("hue shift by a full turn is the identity", func(t *testing.T) {
-		img := random(3, 6, 6, 2)
-		orig := img.Clone()
-		AdjustHue(img, 0)
-		for i := range img.Pix {
-			if !near(float64(img.Pix[i]), float64(orig.Pix[i]), 1e-5) {
-				t.Fatalf("pixel %d: %v, want %v", i, img.Pix[i], orig.Pix[i])
+		orig := random(3, 6, 6, 2)
+		for _, shift := range []float32{1, -1, 2, 0.7 + 0.3} {
+			img := orig.Clone()
+			AdjustHue(img, shift)
+			for i := range img.Pix {
+				if !near(float64(img.Pix[i]), float64(orig.Pix[i]), 1e-5) {
+					t.Fatalf("shift %v: pixel %d: %v, want %v", shift, i, img.Pix[i], orig.Pix[i])
+				}
+			}
+		}
+	})
+	t.Run("hue shifts in parts of a full turn come back to the start", func(t *testing.T) {
+		orig := random(3, 6, 6, 2)
+		for _, parts := range []int{3, 4, 7} {
+			img := orig.Clone()
+			moved := 0.0
+			for k := 0; k < parts; k++ {
+				AdjustHue(img, 1/float32(parts))
+				if k == 0 {
+					for i := range img.Pix {
+						moved = math.Max(moved, math.Abs(float64(img.Pix[i]-orig.Pix[i])))
+					}
+				}
+			}
+			if moved < 0.05 {
+				t.Fatalf("a shift by 1/%d turn moved no pixel by more than %v", parts, moved)
+			}
+			for i := range img.Pix {
+				if !near(float64(img.Pix[i]), float64(orig.Pix[i]), 1e-5) {
+					t.Fatalf("%d shifts by 1/%d turn: pixel %d: %v, want %v", parts, parts, i, img.Pix[i], orig.Pix[i])
+				}
 			}
 		}
 	})

@@ -5,6 +5,7 @@ import (
 	"testing"
 )
 
+// TestStepLearns checks the reference step is the reference model and that it learns.
 func TestStepLearns(t *testing.T) {
 	s, err := NewStep(32)
 	if err != nil {
@@ -13,13 +14,19 @@ func TestStepLearns(t *testing.T) {
 	if s.Params() != 117664 {
 		t.Errorf("reference model has %d parameters, want 117,664", s.Params())
 	}
-	first := s.Run()
-	var last float32
-	for i := 0; i < 7; i++ {
-		last = s.Run()
+	// The step cycles through 4 fixed batches: after one round of training, each batch's loss
+	// must be clearly lower than the first time it was seen (about 12-18% lower on Fashion-MNIST
+	// at batch 32; a step that does not learn, or climbs the gradient, changes it by ~0 or up).
+	const batches = 4
+	var first [batches]float32
+	for i := range first {
+		first[i] = s.Run()
 	}
-	if math.IsNaN(float64(last)) || first == last {
-		t.Errorf("loss %v then %v: the step must change it", first, last)
+	for i := range first {
+		second := s.Run()
+		if !(second < 0.95*first[i]) {
+			t.Errorf("batch %d: loss %.4f at first, %.4f after %d more steps; want at least 5%% lower", i, first[i], second, batches)
+		}
 	}
 }
 

@@ -35,6 +35,9 @@ var (
 	// ErrMixedSizes: a folder's images differ in size and no resize was asked for
 	// (FolderOptions' Width and Height; the CLI's --image-size).
 	ErrMixedSizes = errors.New("mixed image sizes")
+	// ErrBadPixels: the header reads but the pixel data does not decode (a copy cut short, a
+	// damaged file).
+	ErrBadPixels = errors.New("the pixel data does not decode (truncated or damaged file)")
 )
 
 // Interp selects the resampling filter of a resize.
@@ -129,6 +132,66 @@ func ProbeImage(r io.Reader, opt DecodeOptions) (ImageInfo, error) {
 		}
 	}
 	return info, nil
+}
+
+// CheckPixels decodes the pixels of the image file r holds, without converting or keeping them,
+// and returns an error wrapping ErrBadPixels when they do not decode. Call it after ProbeImage,
+// which bounds the image's size.
+func CheckPixels(r io.Reader) error {
+	b, err := io.ReadAll(io.LimitReader(r, MaxImageFileBytes+1))
+	if err != nil {
+		return err
+	}
+	if len(b) > MaxImageFileBytes {
+		return fmt.Errorf("%w: file over %d bytes", ErrTooLarge, MaxImageFileBytes)
+	}
+	err = safely(func() error {
+		_, _, err := image.Decode(bytes.NewReader(b))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrBadPixels, err)
+	}
+	return nil
+}
+
+// endsComplete reports whether the file r of size bytes ends as a whole file of its format does:
+// JPEG with the EOI marker, PNG with the IEND chunk, GIF with its trailer byte, BMP and WebP at
+// the length their headers give. It reads at most 12 bytes. A false answer is only a suspicion
+// (some writers append bytes after the end, or leave the BMP length 0): confirm with CheckPixels.
+func endsComplete(r io.ReaderAt, size int64, format string) bool {
+	tail := func(n int64) []byte {
+		if size < n {
+			return nil
+		}
+		b := make([]byte, n)
+		if _, err := r.ReadAt(b, size-n); err != nil {
+			return nil
+		}
+		return b
+	}
+	le32 := func(off int64) (int64, bool) {
+		var b [4]byte
+		if _, err := r.ReadAt(b[:], off); err != nil {
+			return 0, false
+		}
+		return int64(b[0]) | int64(b[1])<<8 | int64(b[2])<<16 | int64(b[3])<<24, true
+	}
+	switch format {
+	case "jpeg":
+		return bytes.Equal(tail(2), []byte{0xff, 0xd9})
+	case "png":
+		return bytes.Equal(tail(12), []byte{0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xae, 0x42, 0x60, 0x82})
+	case "gif":
+		return bytes.Equal(tail(1), []byte{0x3b})
+	case "bmp": // bfSize, the file's length, at offset 2
+		n, ok := le32(2)
+		return ok && n > 0 && size >= n
+	case "webp": // the RIFF chunk's length, after its 8-byte header, at offset 4
+		n, ok := le32(4)
+		return ok && size >= n+8
+	}
+	return false
 }
 
 // formatOf names the format from the magic bytes, for error messages.

@@ -211,3 +211,50 @@ func TestResize(t *testing.T) {
 		}
 	})
 }
+
+// TestEndsCompleteAndCheckPixels: whole files of every format end as complete; a copy cut
+// short does not and fails CheckPixels; bytes appended after a JPEG's end, or a GIF whose
+// trailer is missing after a whole frame, are suspicions that CheckPixels clears.
+func TestEndsCompleteAndCheckPixels(t *testing.T) {
+	for _, format := range []string{"png", "jpeg", "gif", "bmp"} {
+		good := encode(t, format, testPattern(8, 8))
+		if !endsComplete(bytes.NewReader(good), int64(len(good)), format) {
+			t.Errorf("%s: a whole file does not end as complete", format)
+		}
+		if err := CheckPixels(bytes.NewReader(good)); err != nil {
+			t.Errorf("%s: a whole file fails CheckPixels: %v", format, err)
+		}
+		for _, cut := range []int{1, 10, len(good) / 3} {
+			short := good[:len(good)-cut]
+			if _, err := ProbeImage(bytes.NewReader(short), DecodeOptions{}); err != nil {
+				continue // the header itself is gone: ProbeImage refuses it already
+			}
+			if endsComplete(bytes.NewReader(short), int64(len(short)), format) {
+				t.Errorf("%s cut by %d bytes: ends as complete", format, cut)
+			}
+			if format == "gif" && cut == 1 {
+				continue // only the trailer is gone: the frame is whole and decodes
+			}
+			if err := CheckPixels(bytes.NewReader(short)); !errors.Is(err, ErrBadPixels) {
+				t.Errorf("%s cut by %d bytes: CheckPixels = %v, want ErrBadPixels", format, cut, err)
+			}
+		}
+	}
+	webp, err := os.ReadFile("testdata/gopher-doc.1bpp.lossless.webp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !endsComplete(bytes.NewReader(webp), int64(len(webp)), "webp") {
+		t.Error("webp: a whole file does not end as complete")
+	}
+	if short := webp[:len(webp)-10]; endsComplete(bytes.NewReader(short), int64(len(short)), "webp") {
+		t.Error("webp cut by 10 bytes: ends as complete")
+	}
+	jp := append(encode(t, "jpeg", testPattern(8, 8)), 0, 0, 0, 0)
+	if endsComplete(bytes.NewReader(jp), int64(len(jp)), "jpeg") {
+		t.Error("a JPEG with bytes after its EOI marker ends as complete")
+	}
+	if err := CheckPixels(bytes.NewReader(jp)); err != nil {
+		t.Errorf("a JPEG with bytes after its EOI marker fails CheckPixels: %v", err)
+	}
+}

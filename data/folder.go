@@ -2,6 +2,7 @@ package data
 
 import (
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -20,8 +21,9 @@ var ImageExtensions = []string{".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp"}
 type FolderOptions struct {
 	DecodeOptions
 	// SkipBad skips files that cannot be read (empty, corrupt header, unsupported format,
-	// too large, or of another size than the first when no resize is set) instead of failing;
-	// each is listed by Skipped. With Preload it also skips files whose pixels fail to decode.
+	// too large, of another size than the first when no resize is set, or whose pixels do not
+	// decode) instead of failing; each is listed by Skipped. To find the last kind before any
+	// use, the scan then decodes every file once (in parallel; Preload does so anyway).
 	SkipBad bool
 	// Preload decodes every image at open time (in parallel) and keeps them in memory.
 	Preload bool
@@ -52,8 +54,9 @@ type ImageFolder struct {
 
 // OpenImageFolder scans root (see ImageFolder). Subfolders that hold no image file are not
 // classes, so keep the same class folders in every split. It fails, naming the file, on an
-// empty folder, an unreadable or unsupported file, or mixed image sizes without a resize,
-// unless SkipBad is set.
+// empty folder, an unreadable or unsupported file, a truncated file (one that does not end as
+// its format requires and whose pixels then fail to decode), or mixed image sizes without a
+// resize, unless SkipBad is set.
 func OpenImageFolder(root string, opt FolderOptions) (*ImageFolder, error) {
 	if err := opt.check(); err != nil {
 		return nil, fmt.Errorf("image folder %s: %w", root, err)
@@ -166,15 +169,7 @@ type probeResult struct {
 // probe checks every file's header in parallel and keeps the good ones in order.
 func (f *ImageFolder) probe(files []string, labels []int) error {
 	res := make([]probeResult, len(files))
-	parallelFor(len(files), func(i int) {
-		fh, err := os.Open(files[i])
-		if err != nil {
-			res[i].err = err
-			return
-		}
-		res[i].info, res[i].err = ProbeImage(fh, f.opt.DecodeOptions)
-		fh.Close()
-	})
+	parallelFor(len(files), func(i int) { res[i].info, res[i].err = f.check(files[i]) })
 	refPath, refW, refH := "", 0, 0
 	for i, r := range res {
 		err, mixed := r.err, false
@@ -205,6 +200,33 @@ func (f *ImageFolder) probe(files []string, labels []int) error {
 		f.w, f.h = refW, refH
 	}
 	return nil
+}
+
+// check reads a file's header and decodes its pixels when its end does not look like a whole
+// file's (a truncated copy), or always with SkipBad (unless Preload will decode them).
+func (f *ImageFolder) check(path string) (ImageInfo, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return ImageInfo{}, err
+	}
+	defer fh.Close()
+	info, err := ProbeImage(fh, f.opt.DecodeOptions)
+	if err != nil {
+		return info, err
+	}
+	if !f.opt.SkipBad || f.opt.Preload {
+		st, err := fh.Stat()
+		if err != nil {
+			return info, err
+		}
+		if endsComplete(fh, st.Size(), info.Format) {
+			return info, nil
+		}
+	}
+	if _, err := fh.Seek(0, io.SeekStart); err != nil {
+		return info, err
+	}
+	return info, CheckPixels(fh)
 }
 
 func (f *ImageFolder) preload() error {

@@ -1,6 +1,7 @@
 package data
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
@@ -116,9 +117,10 @@ func TestImageFolderBadInput(t *testing.T) {
 		{name: "too many pixels", files: map[string][]byte{"a.png": good}, opt: FolderOptions{DecodeOptions: DecodeOptions{MaxPixels: 10}}, openErr: []string{"a.png", "too large"}},
 		{name: "mixed sizes", files: map[string][]byte{"a.png": good, "b.png": encode(t, "png", testPattern(5, 4))},
 			openErr: []string{"mixed image sizes", "b.png is 5x4", "a.png is 4x4"}},
-		{name: "truncated pixels fail in Get", files: map[string][]byte{"a.png": truncated}, getErr: "a.png"},
-		{name: "truncated pixels fail in Preload", files: map[string][]byte{"a.png": good, "b.png": truncated},
-			opt: FolderOptions{Preload: true}, openErr: []string{"b.png", "decoding png"}},
+		{name: "truncated pixels fail at open", files: map[string][]byte{"a.png": good, "b.png": truncated}, openErr: []string{"b.png", "pixel data does not decode"}},
+		{name: "truncated pixels fail at open with Preload", files: map[string][]byte{"a.png": good, "b.png": truncated},
+			opt: FolderOptions{Preload: true}, openErr: []string{"b.png", "pixel data does not decode"}},
+		{name: "damaged pixels fail in Get", files: map[string][]byte{"a.png": damagedPNG(t, good)}, getErr: "a.png"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -161,9 +163,37 @@ func TestImageFolderBadInput(t *testing.T) {
 		for _, s := range f.Skipped() {
 			why = append(why, filepath.Base(s.Path)+": "+s.Reason)
 		}
-		for i, w := range []string{"b.png: empty", "c.png: reading png header", "d.jpg: unsupported", "e.png: mixed", "f.png: decoding png"} {
+		for i, w := range []string{"b.png: empty", "c.png: reading png header", "d.jpg: unsupported", "e.png: mixed", "f.png: the pixel data does not decode"} {
 			if !strings.HasPrefix(why[i], w) {
 				t.Fatalf("skipped[%d] = %q, want prefix %q", i, why[i], w)
+			}
+		}
+	})
+	t.Run("SkipBad decodes every file at open", func(t *testing.T) {
+		root := t.TempDir()
+		jp := encode(t, "jpeg", testPattern(4, 4))
+		writeFiles(t, root, map[string][]byte{
+			"a.png": good, "b.png": truncated, "c.png": damagedPNG(t, good), "d.jpg": jp[:len(jp)-30], "e.jpg": jp,
+		})
+		f, err := OpenImageFolder(root, FolderOptions{SkipBad: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var why []string
+		for _, s := range f.Skipped() {
+			why = append(why, filepath.Base(s.Path)+": "+s.Reason)
+		}
+		if f.Len() != 2 || len(why) != 3 {
+			t.Fatalf("kept %v, skipped %v; want a.png and e.jpg kept, b.png, c.png, d.jpg skipped", f.Paths(), why)
+		}
+		for i, w := range []string{"b.png: the pixel data does not decode", "c.png: the pixel data does not decode", "d.jpg: the pixel data does not decode"} {
+			if !strings.HasPrefix(why[i], w) {
+				t.Errorf("skipped[%d] = %q, want prefix %q", i, why[i], w)
+			}
+		}
+		for i := 0; i < f.Len(); i++ {
+			if _, err := f.Get(i); err != nil {
+				t.Errorf("Get(%d) of a file the scan kept: %v", i, err)
 			}
 		}
 	})
@@ -229,4 +259,17 @@ func TestImageFolderResizeAndCache(t *testing.T) {
 			t.Fatal("Get returned the cached image itself")
 		}
 	}
+}
+
+// damagedPNG flips bits inside the image data of a PNG: its end is intact (IEND), so only
+// decoding the pixels finds the damage (the chunk's CRC no longer matches).
+func damagedPNG(t *testing.T, good []byte) []byte {
+	t.Helper()
+	i := bytes.Index(good, []byte("IDAT"))
+	if i < 0 {
+		t.Fatal("no IDAT chunk")
+	}
+	b := bytes.Clone(good)
+	b[i+6] ^= 0xff
+	return b
 }

@@ -8,8 +8,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/contrastive-go/contrastive/augment"
+	"github.com/contrastive-go/contrastive/autodiff"
+	"github.com/contrastive-go/contrastive/data"
 	"github.com/contrastive-go/contrastive/internal/gradcheck"
 	"github.com/contrastive-go/contrastive/safetensors"
 	"github.com/contrastive-go/contrastive/tensor"
@@ -18,20 +22,14 @@ import (
 // pythonWithTorch is Debian's interpreter, where python3-torch installs.
 const pythonWithTorch = "/usr/bin/python3"
 
-// torchRefPath finds bench/torch_ref.py in the shared folder beside or inside the checkout.
-func torchRefPath() string {
-	for _, p := range []string{"../../shared/bench/torch_ref.py", "../shared/bench/torch_ref.py", "/work/shared/bench/torch_ref.py"} {
-		if _, err := os.Stat(p); err == nil {
-			abs, _ := filepath.Abs(p)
-			return abs
-		}
-	}
-	return ""
-}
-
-// TestTorchInterop saves models with Model.Save, loads the files into the PyTorch models
-// (torch_ref.py's Reference; torchvision's resnet18) with load_state_dict(strict=True) in
-// testdata/torch_interop.py, and compares PyTorch's eval-mode embeddings h and z with ours.
+// TestTorchInterop saves one model of every kind the CLI can train (each encoder, each head kind,
+// final BatchNorm, predictors, the default recipe's pooled-grid small CNN, odd channel counts and
+// strides) with Model.Save, loads the files into PyTorch with the repository's
+// python/contrastive_torch.py (strict load_state_dict; testdata/torch_interop.py drives it), and
+// compares PyTorch's eval-mode h, z and p with ours. For ResNet-18 of the default widths,
+// torchvision's resnet18 must load the encoder weights and give the same h too. Two cases pass
+// raw pixels and the augmentation preset, so the module's standardise must match our evaluation
+// transform: what `contrastive embed` computes, PyTorch reproduces.
 func TestTorchInterop(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs PyTorch in a subprocess")
@@ -39,30 +37,59 @@ func TestTorchInterop(t *testing.T) {
 	if _, err := os.Stat(pythonWithTorch); err != nil {
 		t.Skipf("skipping: no %s (Debian's python3 with python3-torch)", pythonWithTorch)
 	}
-	ref := torchRefPath()
-	if ref == "" {
-		t.Skip("skipping: shared/bench/torch_ref.py not found")
+	module, err := filepath.Abs(filepath.Join("..", "python", "contrastive_torch.py"))
+	if err != nil {
+		t.Fatal(err)
 	}
+	recipe := Config{Name: SmallCNNName, Channels: []int{32, 64, 128}, Strides: []int{1, 2, 2}, PoolGrid: 2,
+		Head: HeadConfig{Kind: HeadMLP2, Hidden: 512, Out: 128}} // train.RecipeModel(), the default of `contrastive train`
+	predictor := &HeadConfig{Kind: HeadMLP2BN, Hidden: 24}
 	cases := []struct {
-		name  string
-		cfg   Config
-		input []int
+		name   string
+		cfg    Config
+		input  []int
+		preset string // "": the input is fed as is; else raw pixels, standardised by the preset's eval transform
 	}{
-		{"reference", Reference(), []int{3, 1, 28, 28}},
-		{"resnet18 imagenet stem", Config{Name: ResNet18Name, Head: HeadConfig{Hidden: 64, Out: 32}}, []int{2, 3, 32, 32}},
-		{"resnet18 cifar stem, gray", Config{Name: ResNet18CIFARName, InChannels: 1}, []int{2, 1, 12, 12}},
+		{"reference", Reference(), []int{3, 1, 28, 28}, ""},
+		{"default recipe (pool grid 2)", recipe, []int{3, 1, 28, 28}, ""},
+		{"default recipe from raw pixels, small-gray", recipe, []int{2, 1, 28, 28}, "small-gray"},
+		{"small-cnn rgb, 4 layers, pool grid 2 over 3x3 (overlapping windows), mlp3-bn + final BN", Config{Name: SmallCNNName, InChannels: 3,
+			Channels: []int{8, 16, 24, 12}, Strides: []int{2, 1, 2, 1}, PoolGrid: 2, Head: HeadConfig{Kind: HeadMLP3BN, Hidden: 20, Out: 10, FinalBN: true}}, []int{3, 3, 11, 11}, ""},
+		{"small-cnn rgb from raw pixels, moco-v2 (ImageNet statistics)", Config{Name: SmallCNNName, InChannels: 3, Channels: []int{8, 16}, Strides: []int{2, 2},
+			Head: HeadConfig{Kind: HeadLinear, Out: 6}}, []int{2, 3, 12, 12}, "moco-v2"},
+		{"small-cnn, pool grid 3, no head", Config{Name: SmallCNNName, Channels: []int{6, 10}, Strides: []int{1, 2}, PoolGrid: 3, Head: HeadConfig{Kind: HeadNone}}, []int{2, 1, 9, 9}, ""},
+		{"small-cnn, linear head + final BN", Config{Name: SmallCNNName, Channels: []int{6}, Strides: []int{3}, Head: HeadConfig{Kind: HeadLinear, Out: 5, FinalBN: true}}, []int{2, 1, 10, 10}, ""},
+		{"small-cnn, mlp2-bn head and mlp2-bn predictor (BYOL, SimSiam)", Config{Name: SmallCNNName, Channels: []int{8, 16}, Strides: []int{2, 2},
+			Head: HeadConfig{Kind: HeadMLP2BN, Hidden: 32, Out: 12}, Predictor: predictor}, []int{3, 1, 14, 14}, ""},
+		{"resnet18 imagenet stem", Config{Name: ResNet18Name, Head: HeadConfig{Hidden: 64, Out: 32}}, []int{2, 3, 32, 32}, ""},
+		{"resnet18 cifar stem, gray", Config{Name: ResNet18CIFARName, InChannels: 1}, []int{2, 1, 12, 12}, ""},
+		{"resnet18 cifar stem, narrow widths, predictor", Config{Name: ResNet18CIFARName, Channels: []int{8, 16, 24, 32}, Head: HeadConfig{Out: 16},
+			Predictor: &HeadConfig{Kind: HeadMLP2BN, Hidden: 8}}, []int{2, 3, 10, 10}, ""},
+		{"mlp for vectors, mlp2-bn head", Config{Name: MLPName, InputDim: 20, Hidden: []int{32, 16}, Head: HeadConfig{Kind: HeadMLP2BN, Out: 8}}, []int{4, 20}, ""},
 	}
 	// Save every model and input, then run PyTorch once (importing torch is the slow part).
 	dir := t.TempDir()
-	args := []string{filepath.Join("testdata", "torch_interop.py"), ref}
+	type entry struct {
+		Weights string `json:"weights"`
+		Input   string `json:"input"`
+		Preset  string `json:"preset,omitempty"`
+	}
+	var manifest []entry
 	models := make([]*Model, len(cases))
-	hs, zs := make([][]float32, len(cases)), make([][]float32, len(cases))
+	hs, zs, ps := make([][]float32, len(cases)), make([][]float32, len(cases)), make([][]float32, len(cases))
 	for i, c := range cases {
 		m := build(t, c.cfg, 11)
 		warm(m, append([]int{4}, c.input[1:]...)...)
 		x := gradcheck.Random(12, c.input...)
+		fed := x
+		if c.preset != "" {
+			for j := range x.Data {
+				x.Data[j] = float32(math.Abs(float64(x.Data[j]))) / 4 // raw pixels in [0, 1)
+			}
+			fed = evalTransformed(t, x, c.preset)
+		}
 		models[i] = m
-		hs[i], zs[i] = embed(m, x)
+		hs[i], zs[i], ps[i] = embedAll(m, fed)
 		var w, in bytes.Buffer
 		if err := m.Save(&w, nil); err != nil {
 			t.Fatal(err)
@@ -70,49 +97,113 @@ func TestTorchInterop(t *testing.T) {
 		if err := safetensors.Write(&in, map[string]*tensor.Tensor{"x": x}, nil); err != nil {
 			t.Fatal(err)
 		}
-		weights, inputs := filepath.Join(dir, fmt.Sprintf("w%d.safetensors", i)), filepath.Join(dir, fmt.Sprintf("x%d.safetensors", i))
-		if err := os.WriteFile(weights, w.Bytes(), 0o644); err != nil {
+		e := entry{filepath.Join(dir, fmt.Sprintf("w%d.safetensors", i)), filepath.Join(dir, fmt.Sprintf("x%d.safetensors", i)), c.preset}
+		if err := os.WriteFile(e.Weights, w.Bytes(), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(inputs, in.Bytes(), 0o644); err != nil {
+		if err := os.WriteFile(e.Input, in.Bytes(), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		args = append(args, weights, inputs)
+		manifest = append(manifest, e)
 	}
-	cmd := exec.Command(pythonWithTorch, args...)
+	// Last, the first model's file with one weight's bytes changed: the module must refuse it.
+	good, err := os.ReadFile(manifest[0].Weights)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good[len(good)-5] ^= 0x40
+	damaged := entry{filepath.Join(dir, "damaged.safetensors"), manifest[0].Input, ""}
+	if err := os.WriteFile(damaged.Weights, good, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	manifest = append(manifest, damaged)
+	mpath := filepath.Join(dir, "manifest.json")
+	mjs, _ := json.Marshal(manifest)
+	if err := os.WriteFile(mpath, mjs, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(pythonWithTorch, filepath.Join("testdata", "torch_interop.py"), module, mpath)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("torch_interop.py: %v\n%s", err, stderr.String())
+		t.Fatalf("torch_interop.py: %v\n%s%s", err, out, stderr.String())
 	}
 	lines := bytes.Split(bytes.TrimSpace(out), []byte("\n"))
+	if len(lines) == 1 && bytes.Contains(lines[0], []byte(`"unavailable"`)) {
+		t.Skipf("skipping: PyTorch unavailable: %s (apt-get install python3-torch python3-torchvision)", lines[0])
+	}
+	if len(lines) != len(manifest) {
+		t.Fatalf("torch_interop.py printed %d lines for %d files:\n%s", len(lines), len(manifest), out)
+	}
+	var refused struct{ Error string }
+	if json.Unmarshal(lines[len(cases)], &refused); !strings.Contains(refused.Error, "data_crc32") {
+		t.Errorf("a damaged file loaded in PyTorch: %.200s", lines[len(cases)])
+	}
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			var res struct {
-				H, Z         [][]float64
+				H, Z, P      [][]float64
+				Error        string
 				TrackedDType string `json:"tracked_dtype"`
-				Unavailable  string
-			}
-			if i >= len(lines) {
-				if len(lines) == 1 && bytes.Contains(lines[0], []byte("unavailable")) {
-					t.Skipf("skipping: PyTorch unavailable: %s", lines[0])
+				Torchvision  *struct {
+					H           [][]float64
+					Unavailable string
 				}
-				t.Fatalf("torch_interop.py printed %d lines for %d models:\n%s", len(lines), len(cases), out)
 			}
-			if err := json.Unmarshal(lines[i], &res); err != nil {
-				t.Fatalf("parsing %q: %v", lines[i], err)
-			}
-			if res.Unavailable != "" {
-				t.Skipf("skipping: %s (apt-get install python3-torch python3-torchvision)", res.Unavailable)
+			if err := json.Unmarshal(lines[i], &res); err != nil || res.Error != "" {
+				t.Fatalf("PyTorch: %q (%v)", lines[i], err)
 			}
 			if res.TrackedDType != "torch.int64" {
-				t.Errorf("num_batches_tracked loads as %s, want torch.int64", res.TrackedDType)
+				t.Errorf("num_batches_tracked loads as %q, want torch.int64", res.TrackedDType)
 			}
 			compare(t, "h", hs[i], res.H, models[i].FeatureDim)
 			compare(t, "z", zs[i], res.Z, models[i].ProjDim)
+			if models[i].Predictor != nil {
+				compare(t, "p", ps[i], res.P, len(ps[i])/c.input[0])
+			} else if res.P != nil {
+				t.Errorf("PyTorch built a predictor the model does not have")
+			}
+			if tv := res.Torchvision; tv != nil {
+				if tv.Unavailable != "" {
+					t.Logf("torchvision comparison skipped: %s (apt-get install python3-torchvision)", tv.Unavailable)
+				} else {
+					compare(t, "torchvision h", hs[i], tv.H, models[i].FeatureDim)
+				}
+			}
 		})
 	}
+}
+
+// embedAll computes h, z and (with a predictor) p of x in the model's current mode.
+func embedAll(m *Model, x *tensor.Tensor) (h, z, p []float32) {
+	tp := autodiff.NewTape()
+	tp.NoGrad = true
+	hv := m.Encode(tp.Constant(x))
+	zv := m.Project(hv)
+	h, z = append([]float32(nil), hv.Data()...), append([]float32(nil), zv.Data()...)
+	if m.Predictor != nil {
+		p = append([]float32(nil), m.Predict(zv).Data()...)
+	}
+	return h, z, p
+}
+
+// evalTransformed applies the evaluation transform of an augmentation preset (what embed, eval
+// and serve apply before the encoder) to each image of x [N,C,H,W].
+func evalTransformed(t *testing.T, x *tensor.Tensor, preset string) *tensor.Tensor {
+	t.Helper()
+	n, c, h, w := x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3]
+	tr, err := augment.Eval(preset, h, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := tensor.New(x.Shape...)
+	per := c * h * w
+	for i := 0; i < n; i++ {
+		img := data.Image{C: c, H: h, W: w, Pix: append([]float32(nil), x.Data[i*per:(i+1)*per]...)}
+		copy(out.Data[i*per:], tr.Apply(img, nil).Pix)
+	}
+	return out
 }
 
 // compare checks ours (row-major [N,d]) against PyTorch's rows within 1e-4·max(1, |value|).

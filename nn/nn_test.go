@@ -258,6 +258,31 @@ func TestLoadStateDictRejectsOtherArchitectures(t *testing.T) {
 	}
 }
 
+// TestLoadStateDictRefusesNonFiniteValues loads state dicts with a NaN or an infinity, as a
+// diverged run or a damaged file holds: each is refused, naming the key, and the module keeps its
+// weights.
+func TestLoadStateDictRefusesNonFiniteValues(t *testing.T) {
+	for _, bad := range []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))} {
+		m := smallNet(1)
+		before := StateDict(smallNet(1))
+		sd := map[string]*tensor.Tensor{}
+		for k, v := range StateDict(smallNet(2)) {
+			sd[k] = v.Clone()
+		}
+		sd["net.4.weight"].Data[5] = bad
+		sd["net.1.running_var"].Data[0] = bad
+		err := LoadStateDict(m, sd)
+		if err == nil || !strings.Contains(err.Error(), "net.4.weight (1 of 12 values)") || !strings.Contains(err.Error(), "net.1.running_var") || !strings.Contains(err.Error(), "non-finite") {
+			t.Errorf("value %v: error %v, want one naming net.4.weight and net.1.running_var as non-finite", bad, err)
+		}
+		for k, v := range StateDict(m) {
+			if !reflect.DeepEqual(v.Data, before[k].Data) {
+				t.Errorf("value %v: the refused load changed %s", bad, k)
+			}
+		}
+	}
+}
+
 func TestEMA(t *testing.T) {
 	target, online := smallNet(1), smallNet(2)
 	forward(online, gradcheck.Random(1, 2, 2, 4, 4))

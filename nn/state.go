@@ -87,7 +87,8 @@ func (e *StateDictError) Error() string {
 }
 
 // LoadStateDict copies sd into m's parameters and buffers. It is strict: any missing or
-// unexpected key or shape mismatch returns a *StateDictError and leaves m unchanged.
+// unexpected key or shape mismatch returns a *StateDictError, and a NaN or infinite value an
+// error naming its keys (see CheckFinite), leaving m unchanged.
 func LoadStateDict(m Module, sd map[string]*tensor.Tensor) error {
 	dst := StateDict(m)
 	e := &StateDictError{}
@@ -115,12 +116,43 @@ func LoadStateDict(m Module, sd map[string]*tensor.Tensor) error {
 		sort.Strings(e.Mismatched)
 		return e
 	}
+	if err := CheckFinite(sd); err != nil {
+		return err
+	}
 	for k, t := range dst {
 		if src := sd[k]; src != t {
 			copy(t.Data, src.Data)
 		}
 	}
 	return nil
+}
+
+// CheckFinite returns an error naming the tensors of sd that hold a NaN or an infinity (the
+// weights of a run that diverged, or of a damaged file), nil when every value is finite.
+func CheckFinite(sd map[string]*tensor.Tensor) error {
+	var bad []string
+	for k, t := range sd {
+		if t == nil {
+			continue
+		}
+		n := 0
+		for _, v := range t.Data {
+			if v-v != 0 { // NaN or ±Inf
+				n++
+			}
+		}
+		if n > 0 {
+			bad = append(bad, fmt.Sprintf("%s (%d of %d values)", k, n, len(t.Data)))
+		}
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	sort.Strings(bad)
+	if len(bad) > 8 {
+		bad = append(bad[:8], fmt.Sprintf("... (%d more)", len(bad)-8))
+	}
+	return fmt.Errorf("non-finite weights (NaN or ±Inf) in %s: the run diverged or the file is damaged", strings.Join(bad, ", "))
 }
 
 // CopyState copies every parameter and buffer of src into dst, which must have the same keys

@@ -14,6 +14,13 @@
 // bounds, the JSON is malformed or has duplicate or unknown fields, a dtype is unknown, a shape's
 // size disagrees with its byte range, or the byte ranges overlap, leave holes or leave the file.
 //
+// Write also stores a checksum of the data section (every tensor's bytes) in the metadata, under
+// ChecksumKey: the CRC-32 (IEEE, as Python's zlib.crc32) of the bytes after the header, as 8 hex
+// digits. Metadata is a plain string map, so PyTorch's safetensors loaders read our files as
+// before. Read verifies the checksum when the file has one and refuses a file whose tensor
+// bytes changed (a flipped bit, a torn copy); files without it (written by PyTorch, numpy or
+// older versions) load unverified.
+//
 //	var buf bytes.Buffer
 //	err := safetensors.Write(&buf, map[string]*tensor.Tensor{"w": w}, map[string]string{"step": "10"})
 //	f, err := safetensors.Read(buf.Bytes()) // f.Tensors["w"], f.Metadata["step"]
@@ -24,10 +31,12 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"math"
 	"os"
 	"sort"
+	"strconv"
 
 	"github.com/contrastive-go/contrastive/tensor"
 )
@@ -37,6 +46,14 @@ const MaxHeaderSize = 100_000_000
 
 // metadataKey is the reserved header entry holding the string-to-string metadata.
 const metadataKey = "__metadata__"
+
+// ChecksumKey is the metadata entry in which Write stores the CRC-32 (IEEE polynomial, the one of
+// Python's zlib.crc32) of the data section, as 8 lowercase hex digits. Verify a file in Python:
+//
+//	n = struct.unpack("<Q", b[:8])[0]
+//	meta = json.loads(b[8:8+n]).get("__metadata__", {})
+//	assert "%08x" % zlib.crc32(b[8+n:]) == meta["data_crc32"]
+const ChecksumKey = "data_crc32"
 
 // DType names an element type as written in the header.
 type DType string
@@ -76,8 +93,11 @@ type File struct {
 	Tensors map[string]*tensor.Tensor
 	// DTypes records each tensor's stored element type.
 	DTypes map[string]DType
-	// Metadata is the "__metadata__" map; empty (not nil) when the file has none.
+	// Metadata is the "__metadata__" map without the ChecksumKey entry; empty (not nil) when the
+	// file has none.
 	Metadata map[string]string
+	// Checksummed reports that the file carried a data checksum (ChecksumKey), which matched.
+	Checksummed bool
 }
 
 // Names returns the tensor names in sorted order.
@@ -104,7 +124,8 @@ func Write(w io.Writer, tensors map[string]*tensor.Tensor, meta map[string]strin
 }
 
 // WriteTyped is Write with a per-tensor element type: dtypes maps a name to F32 (the default for
-// names it lacks), F64, I64 or I32. Integer types round each value to the nearest integer.
+// names it lacks), F64, I64 or I32. Integer types round each value to the nearest integer. The
+// data checksum goes into the metadata under ChecksumKey (replacing any value meta gives it).
 func WriteTyped(w io.Writer, tensors map[string]*tensor.Tensor, dtypes map[string]DType, meta map[string]string) error {
 	names := make([]string, 0, len(tensors))
 	for n := range tensors {
@@ -120,9 +141,6 @@ func WriteTyped(w io.Writer, tensors map[string]*tensor.Tensor, dtypes map[strin
 		}
 	}
 	header := make(map[string]any, len(names)+1)
-	if len(meta) > 0 {
-		header[metadataKey] = meta
-	}
 	var offset int64
 	kinds := make([]DType, len(names))
 	for i, n := range names {
@@ -150,6 +168,16 @@ func WriteTyped(w io.Writer, tensors map[string]*tensor.Tensor, dtypes map[strin
 		header[n] = entry{DType: d, Shape: shape, DataOffsets: []int64{offset, offset + size}}
 		offset += size
 	}
+	// The data is encoded twice, once for its checksum (which the header holds) and once to write
+	// it, rather than held in memory whole.
+	sum := crc32.NewIEEE()
+	encodeData(names, kinds, tensors, func(b []byte) error { sum.Write(b); return nil })
+	all := make(map[string]string, len(meta)+1)
+	for k, v := range meta {
+		all[k] = v
+	}
+	all[ChecksumKey] = fmt.Sprintf("%08x", sum.Sum32())
+	header[metadataKey] = all
 	js, err := json.Marshal(header) // encoding/json sorts map keys
 	if err != nil {
 		return fmt.Errorf("safetensors: encoding header: %w", err)
@@ -163,27 +191,42 @@ func WriteTyped(w io.Writer, tensors map[string]*tensor.Tensor, dtypes map[strin
 	binary.LittleEndian.PutUint64(lenBuf[:], uint64(len(js)))
 	bw.Write(lenBuf[:])
 	bw.Write(js)
-	var buf [8]byte
+	if err := encodeData(names, kinds, tensors, func(b []byte) error { _, err := bw.Write(b); return err }); err != nil {
+		return fmt.Errorf("safetensors: writing data: %w", err)
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("safetensors: writing: %w", err)
+	}
+	return nil
+}
+
+// encodeData hands the little-endian bytes of the named tensors, in order and as kinds says, to
+// emit in chunks of up to 64 KiB.
+func encodeData(names []string, kinds []DType, tensors map[string]*tensor.Tensor, emit func([]byte) error) error {
+	buf := make([]byte, 0, 1<<16)
 	for i, n := range names {
 		d := kinds[i]
 		for _, v := range tensors[n].Data {
 			switch d {
 			case F32:
-				binary.LittleEndian.PutUint32(buf[:], math.Float32bits(v))
+				buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(v))
 			case F64:
-				binary.LittleEndian.PutUint64(buf[:], math.Float64bits(float64(v)))
+				buf = binary.LittleEndian.AppendUint64(buf, math.Float64bits(float64(v)))
 			case I64:
-				binary.LittleEndian.PutUint64(buf[:], uint64(int64(math.Round(float64(v)))))
+				buf = binary.LittleEndian.AppendUint64(buf, uint64(int64(math.Round(float64(v)))))
 			case I32:
-				binary.LittleEndian.PutUint32(buf[:], uint32(int32(math.Round(float64(v)))))
+				buf = binary.LittleEndian.AppendUint32(buf, uint32(int32(math.Round(float64(v)))))
 			}
-			if _, err := bw.Write(buf[:d.Size()]); err != nil {
-				return fmt.Errorf("safetensors: writing data: %w", err)
+			if len(buf) > cap(buf)-8 {
+				if err := emit(buf); err != nil {
+					return err
+				}
+				buf = buf[:0]
 			}
 		}
 	}
-	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("safetensors: writing: %w", err)
+	if len(buf) > 0 {
+		return emit(buf)
 	}
 	return nil
 }
@@ -234,10 +277,15 @@ func Read(data []byte) (*File, error) {
 	if err := checkLayout(entries, int64(len(body))); err != nil {
 		return nil, err
 	}
+	checked, err := verifyChecksum(meta, body)
+	if err != nil {
+		return nil, err
+	}
 	f := &File{
-		Tensors:  make(map[string]*tensor.Tensor, len(entries)),
-		DTypes:   make(map[string]DType, len(entries)),
-		Metadata: meta,
+		Checksummed: checked,
+		Tensors:     make(map[string]*tensor.Tensor, len(entries)),
+		DTypes:      make(map[string]DType, len(entries)),
+		Metadata:    meta,
 	}
 	for _, e := range entries {
 		shape := make([]int, len(e.Shape))
@@ -249,6 +297,24 @@ func Read(data []byte) (*File, error) {
 		f.DTypes[e.name] = e.DType
 	}
 	return f, nil
+}
+
+// verifyChecksum checks the data section against the ChecksumKey metadata entry, if there is one,
+// and removes the entry from meta. It reports whether there was one.
+func verifyChecksum(meta map[string]string, body []byte) (bool, error) {
+	stored, ok := meta[ChecksumKey]
+	if !ok {
+		return false, nil
+	}
+	want, err := strconv.ParseUint(stored, 16, 32)
+	if err != nil || len(stored) != 8 {
+		return false, fmt.Errorf("safetensors: metadata %s is %q, not 8 hex digits: the file is corrupt", ChecksumKey, stored)
+	}
+	if got := crc32.ChecksumIEEE(body); got != uint32(want) {
+		return false, fmt.Errorf("safetensors: the tensor data does not match the checksum in its metadata (%s %s, the data gives %08x): the file is corrupt", ChecksumKey, stored, got)
+	}
+	delete(meta, ChecksumKey)
+	return true, nil
 }
 
 // splitHeader checks the length prefix and returns the header JSON and the data section.

@@ -230,3 +230,57 @@ func FuzzRead(f *testing.F) {
 		}
 	})
 }
+
+// TestChecksumRefusesChangedData flips every bit of a written file's data section in turn: each
+// must be refused as corrupt, while the intact file reads with its checksum verified and the
+// checksum entry kept out of the metadata.
+func TestChecksumRefusesChangedData(t *testing.T) {
+	in := map[string]*tensor.Tensor{
+		"w": tensor.FromSlice([]float32{1, -2, 3.5, 0.25}, 2, 2),
+		"n": tensor.FromSlice([]float32{7}),
+	}
+	var buf bytes.Buffer
+	if err := WriteTyped(&buf, in, map[string]DType{"n": I64}, map[string]string{"epoch": "3"}); err != nil {
+		t.Fatal(err)
+	}
+	good := buf.Bytes()
+	f, err := Read(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !f.Checksummed || !reflect.DeepEqual(f.Metadata, map[string]string{"epoch": "3"}) {
+		t.Errorf("checksummed %v, metadata %v; want true and only the caller's entries", f.Checksummed, f.Metadata)
+	}
+	start := 8 + int(binary.LittleEndian.Uint64(good))
+	for i := start; i < len(good); i++ {
+		for bit := 0; bit < 8; bit++ {
+			bad := bytes.Clone(good)
+			bad[i] ^= 1 << bit
+			if _, err := Read(bad); err == nil || !strings.Contains(err.Error(), "does not match the checksum") {
+				t.Fatalf("byte %d of the data, bit %d flipped: error %v, want a checksum mismatch", i-start, bit, err)
+			}
+		}
+	}
+	// A file whose checksum entry is not 8 hex digits is corrupt too.
+	for _, v := range []string{"", "zzzzzzzz", "1234567", "123456789", "+1234567"} {
+		data := file(`{"__metadata__":{"`+ChecksumKey+`":"`+v+`"},"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`, make([]byte, 4))
+		if _, err := Read(data); err == nil || !strings.Contains(err.Error(), "not 8 hex digits") {
+			t.Errorf("checksum %q: error %v, want one saying it is not 8 hex digits", v, err)
+		}
+	}
+}
+
+// TestFilesWithoutChecksumLoad reads a file that has no checksum (as PyTorch writes them).
+func TestFilesWithoutChecksumLoad(t *testing.T) {
+	f, err := ReadFile(filepath.Join("testdata", "mixed.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Checksummed {
+		t.Error("a file without a checksum reports one")
+	}
+	data := file(`{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`, []byte{0, 0, 0xc0, 0x7f})
+	if g, err := Read(data); err != nil || g.Checksummed || !math.IsNaN(float64(g.Tensors["a"].Data[0])) {
+		t.Errorf("read %v, %v; want the NaN value unverified (the format allows any float)", g, err)
+	}
+}

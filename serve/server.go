@@ -26,6 +26,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"os"
 	"runtime"
 	"time"
 
@@ -149,9 +150,42 @@ func (s *Server) limited(m string, h handlerFunc) http.HandlerFunc {
 			w.Header().Set("Retry-After", "1")
 			return errorf(http.StatusServiceUnavailable, "the server is busy: %d requests in progress", s.opt.MaxQueued)
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, s.opt.MaxBodyBytes)
+		r.Body = &bodyReader{ReadCloser: http.MaxBytesReader(w, r.Body, s.opt.MaxBodyBytes), s: s, r: r}
 		return h(w, r)
 	})
+}
+
+// bodyReader keeps the connection's read errors out of the answer: Go's net errors name both
+// socket addresses ("read tcp 10.0.0.5:8080->203.0.113.9:51234: i/o timeout"). The error is
+// logged with the client's address, and the reader returns a 408 (timeout) or 400 that does not
+// name them. The size limit's *http.MaxBytesError passes through (a 413).
+type bodyReader struct {
+	io.ReadCloser
+	s      *Server
+	r      *http.Request
+	failed error
+}
+
+func (b *bodyReader) Read(p []byte) (int, error) {
+	if b.failed != nil {
+		return 0, b.failed
+	}
+	n, err := b.ReadCloser.Read(p)
+	var mb *http.MaxBytesError
+	if err == nil || err == io.EOF || errors.As(err, &mb) {
+		return n, err
+	}
+	b.s.opt.Logger.Printf("%s %s from %s: reading the body: %v", b.r.Method, b.r.URL.Path, b.r.RemoteAddr, err)
+	var ne net.Error
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout():
+		b.failed = errorf(http.StatusRequestTimeout, "reading the request body timed out: send the whole body promptly")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		b.failed = errorf(http.StatusBadRequest, "the request body ended before its Content-Length")
+	default:
+		b.failed = errorf(http.StatusBadRequest, "the request body could not be read")
+	}
+	return n, b.failed
 }
 
 // work runs f holding one of the MaxConcurrent work slots, waiting up to QueueTimeout for one.

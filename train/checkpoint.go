@@ -76,6 +76,9 @@ func loadCheckpoint(dir string) (*checkpoint, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading checkpoint: %w", err)
 	}
+	if err := nn.CheckFinite(f.Tensors); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
 	cp := &checkpoint{model: map[string]*tensor.Tensor{}, optim: map[string]*tensor.Tensor{}, method: map[string]*tensor.Tensor{}}
 	if err := json.Unmarshal([]byte(f.Metadata["trainer"]), &cp.pos); err != nil {
 		return nil, fmt.Errorf("%s: trainer state: %w", path, err)

@@ -43,6 +43,7 @@ type evalOptions struct {
 	linear       bool
 	linearEpochs int
 	untrained    bool // also score the untrained encoder
+	skipBad      bool
 	log          io.Writer
 }
 
@@ -52,7 +53,7 @@ func evaluate(md *modeldir.ModelDir, o evalOptions) (*evalResult, error) {
 	start := time.Now()
 	ch := md.Channels()
 	size := md.Config.ImageSize
-	trainDS, err := data.OpenForModel(o.spec, data.ModelOptions{Channels: ch, Size: size}, o.log)
+	trainDS, err := data.OpenForModel(o.spec, data.ModelOptions{Channels: ch, Size: size, SkipBad: o.skipBad}, o.log)
 	if err != nil {
 		return nil, err
 	}
@@ -61,7 +62,7 @@ func evaluate(md *modeldir.ModelDir, o evalOptions) (*evalResult, error) {
 	}
 	res := &evalResult{}
 	var bankDS, queryDS data.Dataset
-	if testDS, err := data.OpenForModel(o.spec, data.ModelOptions{Split: "test", Channels: ch, Size: size}, nil); err == nil && testDS.Len() != trainDS.Len() {
+	if testDS, err := data.OpenForModel(o.spec, data.ModelOptions{Split: "test", Channels: ch, Size: size, SkipBad: o.skipBad}, nil); err == nil && testDS.Len() != trainDS.Len() {
 		bankDS, queryDS = trainDS, testDS
 		res.Split = "train split as memory bank, test split as queries"
 	} else {
@@ -206,7 +207,7 @@ func (s seeded) Apply(img data.Image, rng *rand.Rand) data.Image {
 }
 
 func runEval(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("eval", "eval --model DIR --data PATH|fashion-mnist [--json]", stderr)
+	fs := newFlags("eval", "eval --model DIR --data PATH|fashion-mnist [--skip-bad] [--json]", stderr)
 	dir := fs.String("model", "", "model directory written by train")
 	spec := fs.String("data", "fashion-mnist", "labelled dataset: fashion-mnist, a class-per-subfolder folder, CIFAR, ...")
 	var holdout float64
@@ -216,6 +217,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	intFlag(fs, &linearEpochs, "linear-epochs", 30, nonNegInt, "linear-probe epochs (0 skips the probe)")
 	imageSizeFlag(fs, &size)
 	untrained := fs.Bool("untrained", false, "also score the untrained encoder of the same architecture (its initialisation)")
+	skipBad := fs.Bool("skip-bad", false, "skip unreadable images (listed in a summary) instead of failing")
 	jsonOut := fs.Bool("json", false, "print the result as JSON on stdout")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -227,7 +229,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	res, err := evaluate(md, evalOptions{spec: *spec, holdout: holdout, seed: *seed, linear: linearEpochs > 0, linearEpochs: linearEpochs, untrained: *untrained, log: stderr})
+	res, err := evaluate(md, evalOptions{spec: *spec, holdout: holdout, seed: *seed, linear: linearEpochs > 0, linearEpochs: linearEpochs, untrained: *untrained, skipBad: *skipBad, log: stderr})
 	if err != nil {
 		return err
 	}
