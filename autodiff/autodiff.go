@@ -19,6 +19,7 @@ package autodiff
 import (
 	"fmt"
 
+	"github.com/contrastive-go/contrastive/dist"
 	"github.com/contrastive-go/contrastive/tensor"
 )
 
@@ -72,6 +73,10 @@ type Tape struct {
 	// by default they are released as soon as they have been propagated, and only inputs made
 	// with Variable and parameters keep theirs.
 	KeepGrads bool
+	// SyncBN, when it is a communicator of several ranks, makes BatchNorm layers (nn.BatchNorm)
+	// in training mode use SyncBatchNorm: statistics over the batches of every rank. The methods
+	// of data-parallel training set it around their forward passes; nil keeps them per process.
+	SyncBN dist.Comm
 
 	nodes []*Var
 	owned []*tensor.Tensor
