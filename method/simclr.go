@@ -15,17 +15,23 @@ import (
 type SimCLR struct {
 	model *models.Model
 	tau   float32
+	dp    dataParallel
 }
 
 func init() {
 	Register("simclr", Factory{New: func(m *models.Model, cfg Config) (Method, error) {
-		return &SimCLR{model: m, tau: float32(orFloat(cfg.Temperature, 0.5))}, nil
+		return &SimCLR{model: m, tau: float32(orFloat(cfg.Temperature, 0.5)), dp: newDataParallel(cfg)}, nil
 	}})
 }
 
 // Loss implements Method.
 func (s *SimCLR) Loss(b Batch) *autodiff.Var {
-	return loss.NTXent(s.model.Forward(b.X), s.tau)
+	z := forward(s.dp, b.X.Tape(), func() *autodiff.Var { return s.model.Forward(b.X) })
+	if !s.dp.on() {
+		return loss.NTXent(z, s.tau)
+	}
+	c := s.dp.comm
+	return loss.NTXentGathered(autodiff.AllGather(c, z), c.Size(), c.Rank(), s.tau)
 }
 
 // Params implements Method.
