@@ -277,3 +277,112 @@ func sameOnEveryRank(t *testing.T, c dist.Comm, method string, step int, state m
 		}
 	}
 }
+
+// dpAllMethods are checked on one step: the global loss and the averaged gradients of 2 ranks
+// against one process (the methods dpCases does not train 20 steps: BYOL, SimSiam and MoCo v3
+// per-image or in-batch with momentum keys, SupCon with labels — some unknown — and VICReg).
+var dpAllMethods = []string{"simclr", "supcon", "byol", "simsiam", "moco-v3", "vicreg", "barlow-twins", "moco-v2"}
+
+// dpLabels returns the labels of global images lo … hi−1: i mod 5, unknown (−1) for i mod 7 = 0.
+func dpLabels(lo, hi int) []int {
+	out := make([]int, 0, hi-lo)
+	for i := lo; i < hi; i++ {
+		if i%7 == 0 {
+			out = append(out, -1)
+		} else {
+			out = append(out, i%5)
+		}
+	}
+	return out
+}
+
+// dpFirstStep returns the global loss and the averaged gradients of one step.
+func dpFirstStep(t *testing.T, name string, comm dist.Comm) dpResult {
+	c := dpCase{method: name, head: models.HeadMLP2BN, cfg: Config{Seed: 7, QueueSize: 512}}
+	if name == "moco-v2" {
+		c.prepare = dpCases[1].prepare
+	}
+	m := dpMethod(t, c, comm)
+	n := dpImages / comm.Size()
+	lo := comm.Rank() * n
+	tp := autodiff.NewTape()
+	l := m.Loss(Batch{X: tp.Constant(dpBatch(0, lo, lo+n)), V: 2, N: n, Labels: dpLabels(lo, lo+n)})
+	loss := []float64{float64(l.Item())}
+	tp.Backward(l)
+	params := m.Params()
+	grads := make([][]float32, len(params))
+	for i, p := range params {
+		grads[i] = p.Grad.Data
+	}
+	dist.NewGradAverager(comm, grads, 0).Average()
+	comm.AllReduce64(loss)
+	res := dpResult{Losses: []float64{loss[0] / float64(comm.Size())}, Params: map[string][]float32{}}
+	for _, p := range params {
+		res.Params[p.Name] = append([]float32(nil), p.Grad.Data...)
+	}
+	return res
+}
+
+func TestDataParallelFirstStepOfEveryMethod(t *testing.T) {
+	if !mpitest.Rank() {
+		ref := map[string]dpResult{}
+		for _, name := range dpAllMethods {
+			ref[name] = dpFirstStep(t, name, dist.Local{})
+		}
+		path := filepath.Join(t.TempDir(), "first-step.gob")
+		f, err := os.Create(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := gob.NewEncoder(f).Encode(ref); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		mpitest.Run(t, mpitest.Job{NP: 2, Env: []string{dpRefEnv + "=" + path}})
+		return
+	}
+	comm := mpitest.Join(t)
+	f, err := os.Open(os.Getenv(dpRefEnv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ref map[string]dpResult
+	if err := gob.NewDecoder(f).Decode(&ref); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	for _, name := range dpAllMethods {
+		want, got := ref[name], dpFirstStep(t, name, comm)
+		if r := math.Abs(got.Losses[0]-want.Losses[0]) / math.Abs(want.Losses[0]); !(r <= 1e-5) {
+			t.Errorf("%s: loss of 2 ranks %.8g, of one process %.8g (relative difference %.2g)", name, got.Losses[0], want.Losses[0], r)
+		}
+		// Each gradient tensor relative to its largest magnitude, or to 1e-3 of the model's
+		// largest gradient where that is larger: some gradients are 0 in exact arithmetic (the
+		// projector's last bias ahead of the predictor's BatchNorm or of a standardising loss)
+		// and hold only rounding noise, different in any summation order.
+		var top float64
+		for _, w := range want.Params {
+			for _, v := range w {
+				top = max(top, math.Abs(float64(v)))
+			}
+		}
+		worst, where := 0.0, ""
+		for p, w := range want.Params {
+			g := got.Params[p]
+			scale, diff := 1e-3*top, 0.0
+			for i := range w {
+				scale = max(scale, math.Abs(float64(w[i])))
+				diff = max(diff, math.Abs(float64(g[i])-float64(w[i])))
+			}
+			if diff/scale > worst {
+				worst, where = diff/scale, fmt.Sprintf("%s (largest difference %.2g, scale %.2g)", p, diff, scale)
+			}
+		}
+		if !(worst <= 1e-4) {
+			t.Errorf("%s: averaged gradients of 2 ranks differ from one process's by %.2g relative at %s", name, worst, where)
+		}
+		if comm.Rank() == 0 {
+			t.Logf("%s: loss %.6f, gradients within %.2g (%s)", name, got.Losses[0], worst, where)
+		}
+	}
+}
