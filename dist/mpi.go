@@ -130,7 +130,7 @@ func (l *mpiLib) version() string {
 	if i := strings.IndexAny(s, "\n\r"); i >= 0 {
 		s = s[:i]
 	}
-	s = strings.TrimSpace(s)
+	s = strings.Join(strings.Fields(s), " ") // MPICH's reads "MPICH Version:\t4.0.2"
 	if s == "" {
 		return l.abi.name
 	}
