@@ -1,11 +1,16 @@
+//go:build linux || darwin || freebsd
+
 package dist_test
 
 import (
 	"fmt"
 	"math"
+	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/contrastive-go/contrastive/dist"
 	"github.com/contrastive-go/contrastive/internal/mpitest"
@@ -136,4 +141,27 @@ func TestMPICH(t *testing.T) {
 		t.Errorf("Name() = %q, want MPICH's version", c.Name())
 	}
 	collectives(t, c)
+}
+
+// TestMPIKilledRankEndsTheJob: a rank killed with SIGKILL while the others wait for it in a
+// collective does not hang the job: the launcher ends every rank within seconds, non-zero.
+func TestMPIKilledRankEndsTheJob(t *testing.T) {
+	if !mpitest.Rank() {
+		start := time.Now()
+		mpitest.Run(t, mpitest.Job{NP: 3, WantFailure: true, Timeout: 60 * time.Second})
+		if d := time.Since(start); d > 30*time.Second {
+			t.Errorf("the job took %v to end after a rank was killed, want under 30 s", d)
+		}
+		return
+	}
+	c := mpitest.Join(t)
+	buf := make([]float32, 1000)
+	c.AllReduce(buf)
+	if c.Rank() == 1 {
+		syscall.Kill(os.Getpid(), syscall.SIGKILL)
+	}
+	for range 1000 { // the others wait for rank 1 here until the launcher ends them
+		c.AllReduce(buf)
+	}
+	t.Errorf("rank %d: all-reduces completed without rank 1", c.Rank())
 }

@@ -45,10 +45,12 @@ type Job struct {
 	Timeout time.Duration
 	// Threads is each rank's GOMAXPROCS (default 1: the ranks share this machine's cores).
 	Threads int
+	// WantFailure expects the job to fail (a fault test): Run then fails t when it succeeds.
+	WantFailure bool
 }
 
 // Run starts the job: the test binary under the launcher, running only t's test, and fails t
-// with every rank's output when the job fails or times out. It skips t, saying how to install
+// with every rank's output when the job fails (unless j.WantFailure) or times out. It skips t, saying how to install
 // the launcher, when the launcher is not on PATH. It returns the job's combined output.
 func Run(t *testing.T, j Job) string {
 	t.Helper()
@@ -93,6 +95,13 @@ func Run(t *testing.T, j Job) string {
 	err = cmd.Run()
 	if ctx.Err() != nil {
 		t.Fatalf("%s %s timed out after %v; output:\n%s", j.Launcher, strings.Join(args, " "), j.Timeout, out.String())
+	}
+	if j.WantFailure {
+		if err == nil {
+			t.Fatalf("%s %s succeeded, want a failure; output:\n%s", j.Launcher, strings.Join(args, " "), out.String())
+		}
+		t.Logf("%d ranks under %s failed as expected in %.1fs (%v)", j.NP, j.Launcher, time.Since(start).Seconds(), err)
+		return out.String()
 	}
 	if err != nil {
 		t.Fatalf("%s %s: %v; output:\n%s", j.Launcher, strings.Join(args, " "), err, out.String())
