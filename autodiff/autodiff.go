@@ -19,6 +19,7 @@ package autodiff
 import (
 	"fmt"
 
+	"github.com/contrastive-go/contrastive/dist"
 	"github.com/contrastive-go/contrastive/tensor"
 )
 
@@ -72,10 +73,15 @@ type Tape struct {
 	// by default they are released as soon as they have been propagated, and only inputs made
 	// with Variable and parameters keep theirs.
 	KeepGrads bool
+	// SyncBN, when it is a communicator of several ranks, makes BatchNorm layers (nn.BatchNorm)
+	// in training mode use SyncBatchNorm: statistics over the batches of every rank. The methods
+	// of data-parallel training set it around their forward passes; nil keeps them per process.
+	SyncBN dist.Comm
 
 	nodes []*Var
 	owned []*tensor.Tensor
 	pool  tensor.Pool
+	watch *paramWatch // set by WatchParams
 }
 
 // NewTape returns an empty tape.
@@ -104,6 +110,9 @@ func (tp *Tape) Reset() {
 	tp.owned = tp.owned[:0]
 	clear(tp.nodes)
 	tp.nodes = tp.nodes[:0]
+	if tp.watch != nil {
+		tp.watch.reset()
+	}
 }
 
 // Backward computes d(loss)/d(x) for every recorded x that requires a gradient. loss must have one
@@ -116,19 +125,27 @@ func (tp *Tape) Backward(loss *Var) {
 		panic("autodiff.Backward: the loss does not depend on any parameter (all inputs constant or NoGrad)")
 	}
 	loss.GradBuf()[0] += 1
+	if tp.watch != nil {
+		tp.watch.start()
+	}
 	for i := len(tp.nodes) - 1; i >= 0; i-- {
 		n := tp.nodes[i]
 		if n.Grad != nil && n.backward != nil {
 			n.backward()
-			if tp.KeepGrads || n == loss {
-				continue
+			if !tp.KeepGrads && n != loss {
+				// Every node that feeds n was recorded before it, so n's gradient is complete and
+				// no longer needed: hand its buffer back so that the gradients still to come
+				// reuse it (a step's peak memory is then the activations plus a few gradients).
+				tp.pool.Put(n.Grad)
+				n.Grad = nil
 			}
-			// Every node that feeds n was recorded before it, so n's gradient is complete and
-			// no longer needed: hand its buffer back so that the gradients still to come reuse
-			// it (a step's peak memory is then the activations plus a few gradients).
-			tp.pool.Put(n.Grad)
-			n.Grad = nil
 		}
+		if tp.watch != nil {
+			tp.watch.passed(i)
+		}
+	}
+	if tp.watch != nil {
+		tp.watch.finish()
 	}
 }
 
@@ -192,6 +209,9 @@ func Node(op string, zero bool, shape []int, inputs ...*Var) *Var {
 		}
 	}
 	if out.requiresGrad {
+		if tp.watch != nil {
+			tp.watch.use(inputs, len(tp.nodes))
+		}
 		tp.nodes = append(tp.nodes, out)
 	}
 	return out

@@ -25,6 +25,7 @@ import (
 type BarlowTwins struct {
 	model  *models.Model
 	lambda float32
+	dp     dataParallel
 }
 
 func init() {
@@ -38,7 +39,7 @@ func NewBarlowTwins(m *models.Model, cfg Config) (*BarlowTwins, error) {
 	if !(lambda >= 0) || math.IsInf(lambda, 0) {
 		return nil, fmt.Errorf("barlow-twins: lambda %g must be a finite number >= 0", lambda)
 	}
-	return &BarlowTwins{model: m, lambda: float32(lambda)}, nil
+	return &BarlowTwins{model: m, lambda: float32(lambda), dp: newDataParallel(cfg)}, nil
 }
 
 // Loss implements Method.
@@ -46,8 +47,10 @@ func (s *BarlowTwins) Loss(b Batch) *autodiff.Var {
 	if b.V < 2 {
 		panic(fmt.Sprintf("method.BarlowTwins: need 2 views, got %d", b.V))
 	}
-	z := s.model.Forward(b.X)
-	return loss.BarlowTwins(autodiff.Slice(z, 0, 0, b.N), autodiff.Slice(z, 0, b.N, 2*b.N), s.lambda)
+	z := forward(s.dp, b.X.Tape(), func() *autodiff.Var { return s.model.Forward(b.X) })
+	z = s.dp.gatherViews(z, 2) // the global batch's statistics
+	n := z.Shape()[0] / 2
+	return loss.BarlowTwins(autodiff.Slice(z, 0, 0, n), autodiff.Slice(z, 0, n, 2*n), s.lambda)
 }
 
 // Params implements Method.

@@ -31,6 +31,7 @@ import (
 type BYOL struct {
 	model, target *models.Model
 	base          float64
+	dp            dataParallel
 }
 
 func init() {
@@ -50,7 +51,7 @@ func NewBYOL(m *models.Model, cfg Config) (*BYOL, error) {
 	if err != nil {
 		return nil, fmt.Errorf("byol: %w", err)
 	}
-	return &BYOL{model: m, target: t, base: base}, nil
+	return &BYOL{model: m, target: t, base: base, dp: newDataParallel(cfg)}, nil
 }
 
 // Loss implements Method.
@@ -59,8 +60,9 @@ func (s *BYOL) Loss(b Batch) *autodiff.Var {
 		panic(fmt.Sprintf("method.BYOL: need 2 views, got %d", b.V))
 	}
 	n := b.N
-	p := s.model.Predict(s.model.Forward(b.X))
-	z := noGrad(b.X.Tape(), func() *autodiff.Var { return s.target.Forward(b.X) })
+	tp := b.X.Tape()
+	p := forward(s.dp, tp, func() *autodiff.Var { return s.model.Predict(s.model.Forward(b.X)) })
+	z := forward(s.dp, tp, func() *autodiff.Var { return noGrad(tp, func() *autodiff.Var { return s.target.Forward(b.X) }) })
 	return autodiff.Add(
 		loss.NegativeCosine(autodiff.Slice(p, 0, 0, n), autodiff.Slice(z, 0, n, 2*n)),
 		loss.NegativeCosine(autodiff.Slice(p, 0, n, 2*n), autodiff.Slice(z, 0, 0, n)))

@@ -15,6 +15,7 @@ import (
 	"sort"
 
 	"github.com/contrastive-go/contrastive/autodiff"
+	"github.com/contrastive-go/contrastive/dist"
 	"github.com/contrastive-go/contrastive/models"
 	"github.com/contrastive-go/contrastive/tensor"
 )
@@ -54,6 +55,15 @@ type Config struct {
 	EMAMomentum float64 // MoCo / BYOL: base EMA momentum of the target (key) encoder (default 0.99)
 	Lambda      float64 // Barlow Twins off-diagonal weight (default 0.0051)
 	Seed        uint64
+	// Comm is the communicator of a data-parallel job; nil (or one rank) is a single process.
+	// With several ranks each rank's Batch is its share of the global batch, every in-batch loss
+	// sees the global batch and Loss returns this rank's part of it: the mean of the ranks'
+	// losses is the global batch's loss, the mean of their gradients its gradient (see
+	// dataparallel.go for each method).
+	Comm dist.Comm
+	// LocalBN keeps BatchNorm statistics per rank when Comm has several ranks; by default they
+	// are synchronised over the global batch (SyncBN). MoCo v2 always keeps them per rank.
+	LocalBN bool
 }
 
 // Factory builds a method around a model built from a configuration the method may adjust

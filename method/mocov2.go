@@ -63,6 +63,7 @@ type MoCoV2 struct {
 	seed    uint64
 	calls   uint64         // Loss calls so far: seeds each call's key permutation
 	pending *tensor.Tensor // [N, D] unit keys of the last Loss, enqueued by AfterStep; nil if none
+	dp      dataParallel   // several ranks: keys shuffled across them (mocov2_dist.go)
 }
 
 // minSplitBN is the smallest sub-batch split BatchNorm makes.
@@ -93,7 +94,7 @@ func NewMoCoV2(m *models.Model, cfg Config) (*MoCoV2, error) {
 	if err != nil {
 		return nil, fmt.Errorf("moco-v2: %w", err)
 	}
-	s := &MoCoV2{model: m, key: key, tau: float32(tau), m: float32(mom), Groups: 8, seed: cfg.Seed}
+	s := &MoCoV2{model: m, key: key, tau: float32(tau), m: float32(mom), Groups: 8, seed: cfg.Seed, dp: newDataParallel(cfg)}
 	s.queue = randomUnitRows(k, m.ProjDim, cfg.Seed)
 	return s, nil
 }
@@ -129,6 +130,7 @@ func (s *MoCoV2) Loss(b Batch) *autodiff.Var {
 	rng := rand.New(rand.NewPCG(s.seed, s.calls))
 	s.calls++
 	var q, k [2]*autodiff.Var
+	var kAll [2]*tensor.Tensor // the keys of every rank's images (this rank's alone in one process)
 	for v := range 2 {
 		parts := make([]*autodiff.Var, g)
 		for i := range g {
@@ -139,11 +141,15 @@ func (s *MoCoV2) Loss(b Batch) *autodiff.Var {
 		if g > 1 {
 			q[v] = autodiff.Concat(0, parts...)
 		}
-		k[v] = noGrad(tp, func() *autodiff.Var { return s.keys(tp, b.X.Value, v*n, n, g, rng.Perm(n)) })
+		k[v] = noGrad(tp, func() *autodiff.Var {
+			var kv *autodiff.Var
+			kv, kAll[v] = s.shuffledKeys(tp, b.X.Value, v*n, n, g, rng)
+			return kv
+		})
 	}
 	queue := tp.Constant(s.queue)
 	l := autodiff.Add(loss.InfoNCE(q[0], k[1], queue, s.tau), loss.InfoNCE(q[1], k[0], queue, s.tau))
-	s.keepKeys(k[1].Value)
+	s.keepKeys(kAll[1])
 	return autodiff.Scale(l, 0.5)
 }
 

@@ -32,6 +32,7 @@ import (
 type MoCoV3 struct {
 	model, target *models.Model
 	tau, m0       float64
+	dp            dataParallel
 	// CosineMomentum selects the cosine momentum schedule (default true).
 	CosineMomentum bool
 }
@@ -57,7 +58,7 @@ func NewMoCoV3(m *models.Model, cfg Config) (*MoCoV3, error) {
 	if err != nil {
 		return nil, fmt.Errorf("moco-v3: %w", err)
 	}
-	return &MoCoV3{model: m, target: t, tau: tau, m0: mom, CosineMomentum: true}, nil
+	return &MoCoV3{model: m, target: t, tau: tau, m0: mom, CosineMomentum: true, dp: newDataParallel(cfg)}, nil
 }
 
 // Loss implements Method.
@@ -65,9 +66,12 @@ func (s *MoCoV3) Loss(b Batch) *autodiff.Var {
 	if b.V < 2 {
 		panic(fmt.Sprintf("method.MoCoV3: need 2 views, got %d", b.V))
 	}
-	n := b.N
-	p := s.model.Predict(s.model.Forward(b.X))
-	k := noGrad(b.X.Tape(), func() *autodiff.Var { return s.target.Forward(b.X) })
+	tp := b.X.Tape()
+	p := forward(s.dp, tp, func() *autodiff.Var { return s.model.Predict(s.model.Forward(b.X)) })
+	k := forward(s.dp, tp, func() *autodiff.Var { return noGrad(tp, func() *autodiff.Var { return s.target.Forward(b.X) }) })
+	// In-batch keys: the global batch's, every rank computing the global loss.
+	p, k = s.dp.gatherViews(p, 2), s.dp.gatherViews(k, 2)
+	n := p.Shape()[0] / 2
 	return loss.MoCoV3(autodiff.Slice(p, 0, 0, n), autodiff.Slice(p, 0, n, 2*n),
 		autodiff.Slice(k, 0, 0, n), autodiff.Slice(k, 0, n, 2*n), float32(s.tau))
 }

@@ -19,6 +19,7 @@ import (
 type SimCLR struct {
 	model *models.Model
 	tau   float32
+	dp    dataParallel
 }
 
 func init() {
@@ -31,12 +32,17 @@ func NewSimCLR(m *models.Model, cfg Config) (*SimCLR, error) {
 	if !(tau > 0) || math.IsInf(tau, 0) {
 		return nil, fmt.Errorf("simclr: temperature %g must be a finite number > 0", tau)
 	}
-	return &SimCLR{model: m, tau: float32(tau)}, nil
+	return &SimCLR{model: m, tau: float32(tau), dp: newDataParallel(cfg)}, nil
 }
 
 // Loss implements Method.
 func (s *SimCLR) Loss(b Batch) *autodiff.Var {
-	return loss.NTXent(s.model.Forward(b.X), s.tau)
+	z := forward(s.dp, b.X.Tape(), func() *autodiff.Var { return s.model.Forward(b.X) })
+	if !s.dp.on() {
+		return loss.NTXent(z, s.tau)
+	}
+	c := s.dp.comm
+	return loss.NTXentGathered(autodiff.AllGather(c, z), c.Size(), c.Rank(), s.tau)
 }
 
 // Params implements Method.

@@ -26,6 +26,7 @@ import (
 // network in one batch.
 type SimSiam struct {
 	model *models.Model
+	dp    dataParallel
 }
 
 func init() {
@@ -33,11 +34,11 @@ func init() {
 }
 
 // NewSimSiam builds SimSiam around m, which must have a predictor.
-func NewSimSiam(m *models.Model, _ Config) (*SimSiam, error) {
+func NewSimSiam(m *models.Model, cfg Config) (*SimSiam, error) {
 	if m.Predictor == nil {
 		return nil, fmt.Errorf("simsiam: the model needs a predictor (build it from a config the factory's Adjust has changed)")
 	}
-	return &SimSiam{model: m}, nil
+	return &SimSiam{model: m, dp: newDataParallel(cfg)}, nil
 }
 
 // Loss implements Method.
@@ -46,8 +47,8 @@ func (s *SimSiam) Loss(b Batch) *autodiff.Var {
 		panic(fmt.Sprintf("method.SimSiam: need 2 views, got %d", b.V))
 	}
 	n := b.N
-	z := s.model.Forward(b.X)
-	p := s.model.Predict(z)
+	z := forward(s.dp, b.X.Tape(), func() *autodiff.Var { return s.model.Forward(b.X) })
+	p := forward(s.dp, b.X.Tape(), func() *autodiff.Var { return s.model.Predict(z) })
 	// NegativeCosine treats its second argument as stop-gradient.
 	nc := autodiff.Add(
 		loss.NegativeCosine(autodiff.Slice(p, 0, 0, n), autodiff.Slice(z, 0, n, 2*n)),

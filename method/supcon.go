@@ -29,6 +29,7 @@ type SupCon struct {
 	model  *models.Model
 	tau    float32
 	labels []int
+	dp     dataParallel
 }
 
 func init() {
@@ -42,7 +43,7 @@ func NewSupCon(m *models.Model, cfg Config) (*SupCon, error) {
 	if !(tau > 0) || math.IsInf(tau, 0) {
 		return nil, fmt.Errorf("supcon: temperature %g must be a finite number > 0", tau)
 	}
-	return &SupCon{model: m, tau: float32(tau)}, nil
+	return &SupCon{model: m, tau: float32(tau), dp: newDataParallel(cfg)}, nil
 }
 
 // Loss implements Method.
@@ -50,8 +51,14 @@ func (s *SupCon) Loss(b Batch) *autodiff.Var {
 	if b.Labels != nil && len(b.Labels) != b.N {
 		panic(fmt.Sprintf("method.SupCon: %d labels for a batch of %d images", len(b.Labels), b.N))
 	}
-	s.labels = supConLabels(s.labels, b.Labels, b.N)
-	return loss.SupCon(s.model.Forward(b.X), s.labels, s.tau, s.tau)
+	labels, n := b.Labels, b.N
+	if s.dp.on() { // the global batch's labels, in rank order
+		labels = s.dp.gatherLabels(b.Labels, b.N)
+		n = len(labels)
+	}
+	s.labels = supConLabels(s.labels, labels, n)
+	z := forward(s.dp, b.X.Tape(), func() *autodiff.Var { return s.model.Forward(b.X) })
+	return loss.SupCon(s.dp.gatherViews(z, b.V), s.labels, s.tau, s.tau)
 }
 
 // supConLabels fills dst (reused) with labels, replacing every unknown (negative or missing)

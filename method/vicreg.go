@@ -23,22 +23,28 @@ import (
 // (see loss.VICReg for the exact definitions). Both views go through the network in one batch.
 type VICReg struct {
 	model *models.Model
+	dp    dataParallel
 }
 
 func init() {
 	Register("vicreg", Factory{New: func(m *models.Model, cfg Config) (Method, error) { return NewVICReg(m, cfg) }})
 }
 
-// NewVICReg trains m with VICReg at the paper's weights (λ = μ = 25, ν = 1); cfg is unused.
-func NewVICReg(m *models.Model, _ Config) (*VICReg, error) { return &VICReg{model: m}, nil }
+// NewVICReg trains m with VICReg at the paper's weights (λ = μ = 25, ν = 1); cfg carries only
+// the data-parallel settings.
+func NewVICReg(m *models.Model, cfg Config) (*VICReg, error) {
+	return &VICReg{model: m, dp: newDataParallel(cfg)}, nil
+}
 
 // Loss implements Method.
 func (s *VICReg) Loss(b Batch) *autodiff.Var {
 	if b.V < 2 {
 		panic(fmt.Sprintf("method.VICReg: need 2 views, got %d", b.V))
 	}
-	z := s.model.Forward(b.X)
-	return loss.VICReg(autodiff.Slice(z, 0, 0, b.N), autodiff.Slice(z, 0, b.N, 2*b.N), 25, 25, 1)
+	z := forward(s.dp, b.X.Tape(), func() *autodiff.Var { return s.model.Forward(b.X) })
+	z = s.dp.gatherViews(z, 2) // the global batch's statistics
+	n := z.Shape()[0] / 2
+	return loss.VICReg(autodiff.Slice(z, 0, 0, n), autodiff.Slice(z, 0, n, 2*n), 25, 25, 1)
 }
 
 // Params implements Method.

@@ -140,7 +140,8 @@ func nameWeightBias(prefix string, w, b *autodiff.Var) {
 // parameters and running statistics. Keys: weight, bias (when affine), running_mean,
 // running_var, num_batches_tracked. Training mode normalises with the batch statistics and
 // updates the running ones (momentum 0.1, unbiased variance); evaluation mode uses the running
-// statistics.
+// statistics. In training mode on a tape whose SyncBN communicator has several ranks, the
+// statistics are those of every rank's batch together (autodiff.SyncBatchNorm).
 type BatchNorm struct {
 	C        int
 	Rank     int // 2 for BatchNorm1d, 4 for BatchNorm2d
@@ -195,11 +196,21 @@ func (b *BatchNorm) forward(x *autodiff.Var, relu bool) *autodiff.Var {
 		kind := map[int]string{2: "BatchNorm1d: x must be [N,%d]", 4: "BatchNorm2d: x must be [N,%d,H,W]"}[b.Rank]
 		panic(fmt.Sprintf("nn."+kind+", got %v", b.C, s))
 	}
-	op := autodiff.BatchNorm
-	if relu {
-		op = autodiff.BatchNormReLU
+	var y *autodiff.Var
+	if tp := x.Tape(); tp != nil && tp.SyncBN != nil && tp.SyncBN.Size() > 1 && b.Training {
+		c := tp.SyncBN
+		op := autodiff.SyncBatchNorm
+		if relu {
+			op = autodiff.SyncBatchNormReLU
+		}
+		y = op(c, x, b.Weight, b.Bias, b.Mean.Value, b.Var.Value, b.Training, b.Momentum, b.Eps)
+	} else {
+		op := autodiff.BatchNorm
+		if relu {
+			op = autodiff.BatchNormReLU
+		}
+		y = op(x, b.Weight, b.Bias, b.Mean.Value, b.Var.Value, b.Training, b.Momentum, b.Eps)
 	}
-	y := op(x, b.Weight, b.Bias, b.Mean.Value, b.Var.Value, b.Training, b.Momentum, b.Eps)
 	if b.Training {
 		b.Tracked.Value.Data[0]++
 	}

@@ -4,12 +4,14 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"strings"
 
 	"github.com/contrastive-go/contrastive/blas"
+	"github.com/contrastive-go/contrastive/dist"
 )
 
 func init() {
-	register("version", "print the version, Go runtime and GEMM backend", func(args []string, stdout, stderr io.Writer) error {
+	register("version", "print the version, Go runtime, GEMM backend and the MPI libraries found", func(args []string, stdout, stderr io.Writer) error {
 		fs := newFlags("version", "version [--gemm]", stderr)
 		gemm := fs.Bool("gemm", false, "print only the GEMM backend's name")
 		if err := parse(fs, args); err != nil {
@@ -20,6 +22,11 @@ func init() {
 			return nil
 		}
 		fmt.Fprintf(stdout, "contrastive %s (%s, %s/%s, %d threads)\nGEMM backend: %s\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0), blas.Describe())
+		mpi, err := dist.Library()
+		if err != nil {
+			mpi = "none (" + err.Error() + ")"
+		}
+		fmt.Fprintf(stdout, "MPI: %s\n", strings.ReplaceAll(mpi, "\n", "\n     "))
 		return nil
 	})
 }
