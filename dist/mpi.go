@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"time"
 	"unsafe"
 
 	"github.com/ebitengine/purego"
@@ -178,6 +179,10 @@ type mpiComm struct {
 	exited chan struct{}
 }
 
+// queueLen is how many calls may wait for the MPI thread before a caller blocks: IAllReduce
+// returns at once (with the bucket all-reduces of a backward pass queued behind each other).
+const queueLen = 1 << 12
+
 // joinMPI loads the library for the launcher, initialises MPI and checks the world it sees is
 // the one the launcher started.
 func joinMPI(l Launcher) (Comm, error) {
@@ -185,7 +190,7 @@ func joinMPI(l Launcher) (Comm, error) {
 	if err != nil {
 		return nil, fmt.Errorf("started by an MPI launcher (%s) but %v; install Open MPI (apt-get install openmpi-bin) or MPICH (apt-get install mpich), or name the library in %s", l.Var, err, LibEnv)
 	}
-	c := &mpiComm{lib: lib, ops: make(chan func()), exited: make(chan struct{})}
+	c := &mpiComm{lib: lib, ops: make(chan func(), queueLen), exited: make(chan struct{})}
 	ready := make(chan error)
 	go c.loop(ready)
 	if err := <-ready; err != nil {
@@ -345,8 +350,11 @@ func (c *mpiComm) Abort(code int) {
 		if !closed {
 			select {
 			case c.ops <- func() { purego.SyscallN(c.lib.abort, c.lib.world, uintptr(code)) }:
-				<-c.exited // MPI_Abort does not return
-			default: // the MPI thread is inside a collective: the job cannot be aborted cleanly
+				select { // MPI_Abort does not return; the MPI thread may be stuck in a collective
+				case <-c.exited:
+				case <-time.After(10 * time.Second):
+				}
+			default:
 			}
 		}
 	}

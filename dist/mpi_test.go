@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -164,4 +165,46 @@ func TestMPIKilledRankEndsTheJob(t *testing.T) {
 		c.AllReduce(buf)
 	}
 	t.Errorf("rank %d: all-reduces completed without rank 1", c.Rank())
+}
+
+// TestMPIIAllReduceReturnsAtOnce: IAllReduce queues its call and returns even while earlier ones
+// wait for another rank. Rank 0 starts four all-reduces and only then writes a file; rank 1
+// joins the all-reduces once the file exists — a deadlock if IAllReduce waited.
+func TestMPIIAllReduceReturnsAtOnce(t *testing.T) {
+	const dirEnv = "CONTRASTIVE_MPITEST_DIR"
+	if !mpitest.Rank() {
+		mpitest.Run(t, mpitest.Job{NP: 2, Env: []string{dirEnv + "=" + t.TempDir()}, Timeout: time.Minute})
+		return
+	}
+	c := mpitest.Join(t)
+	flag := filepath.Join(os.Getenv(dirEnv), "started")
+	bufs := make([][]float32, 4)
+	reqs := make([]*dist.Request, 4)
+	if c.Rank() == 1 {
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			if _, err := os.Stat(flag); err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("rank 0 did not return from its IAllReduce calls: they wait for the MPI thread")
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	for k := range reqs {
+		bufs[k] = []float32{float32(k)}
+		reqs[k] = c.IAllReduce(bufs[k])
+	}
+	if c.Rank() == 0 {
+		if err := os.WriteFile(flag, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for k, r := range reqs {
+		r.Wait()
+		if bufs[k][0] != float32(2*k) {
+			t.Errorf("all-reduce %d = %v, want %d", k, bufs[k][0], 2*k)
+		}
+	}
 }
