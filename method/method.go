@@ -53,6 +53,7 @@ type Config struct {
 	QueueSize   int     // MoCo v2: negatives kept in the queue (default 4096)
 	EMAMomentum float64 // MoCo / BYOL: base EMA momentum of the target (key) encoder (default 0.99)
 	Lambda      float64 // Barlow Twins off-diagonal weight (default 0.0051)
+	Sigma       float64 // DCLW: temperature of the positive-pair weighting (default 0.5)
 	Seed        uint64
 }
 

@@ -14,7 +14,7 @@ import (
 )
 
 // allMethods are the methods these tests cover.
-var allMethods = []string{"barlow-twins", "byol", "moco-v2", "moco-v3", "simclr", "simsiam", "supcon", "vicreg"}
+var allMethods = []string{"barlow-twins", "byol", "dcl", "dclw", "moco-v2", "moco-v3", "simclr", "simsiam", "supcon", "vicreg"}
 
 func TestRegistry(t *testing.T) {
 	names := Names()
@@ -28,7 +28,7 @@ func TestRegistry(t *testing.T) {
 		labels, addPredictor bool
 	}{
 		{"supcon", true, false}, {"simclr", false, false}, {"moco-v2", false, false}, {"barlow-twins", false, false},
-		{"vicreg", false, false}, {"byol", false, true}, {"simsiam", false, true}, {"moco-v3", false, true},
+		{"vicreg", false, false}, {"dcl", false, false}, {"dclw", false, false}, {"byol", false, true}, {"simsiam", false, true}, {"moco-v3", false, true},
 	} {
 		f, _ := Lookup(tc.name)
 		if f.NeedsLabels != tc.labels {

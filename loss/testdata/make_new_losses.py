@@ -1,0 +1,141 @@
+#!/usr/bin/python3
+"""Reference vectors for the losses added in issue 15: DCL/DCLW, NNCLR, SwAV (with Sinkhorn-Knopp)
+and DINO. Run with Debian's python3-torch (/usr/bin/python3), from this directory:
+
+    /usr/bin/python3 make_new_losses.py
+
+Everything is float64 with fixed seeds, so re-running on the same torch build gives identical
+files. Each loss is written once with torch ops (autograd gives the gradients) and once as a
+naive per-element Python loop; the two must agree to 1e-10 relative before a file is written,
+and torch.autograd.gradcheck must pass on every case. Format: as ../../shared/testvectors
+(tensors are {"shape", "data"} row-major float64; grad_<x> = d loss / d x).
+"""
+import json
+import math
+import sys
+
+import torch
+import torch.nn.functional as F
+
+torch.set_default_dtype(torch.float64)
+SEED = 1507
+FORMAT = ('Tensors are objects {"shape": [...], "data": [...]} with data the row-major (C-order, '
+          'last index fastest) flattening, float64, full precision. Gradients are named grad_<input>, '
+          'have the shape of that input and are d(loss)/d(input).')
+TORCH = torch.__version__
+
+
+def T(x):
+    x = x.detach()
+    return {"shape": list(x.shape), "data": [float(v) for v in x.reshape(-1).tolist()]}
+
+
+def close(a, b, what):
+    if abs(a - b) > 1e-10 * max(1.0, abs(b)):
+        sys.exit(f"{what}: torch {a!r} vs naive {b!r}")
+
+
+def write(path, obj):
+    with open(path, "w") as f:
+        json.dump(obj, f, indent=1)
+        f.write("\n")
+    print("wrote", path)
+
+
+# ---------------------------------------------------------------------------------------------
+# DCL and DCLW
+
+
+def dcl_torch(z, tau, sigma=None, w_from=None):
+    """w_from: compute the DCLW weights from this tensor (default z, detached)."""
+    m = z.shape[0]
+    n = m // 2
+    u = F.normalize(z, dim=1, eps=1e-12)
+    s = u @ u.t()
+    pos_idx = (torch.arange(m) + n) % m
+    pos = s[torch.arange(m), pos_idx]
+    if sigma is not None:
+        if w_from is not None:
+            uw = F.normalize(w_from, dim=1, eps=1e-12)
+            s_w = uw @ uw.t()
+        else:
+            s_w = s
+        c = s_w[torch.arange(n), torch.arange(n) + n].detach()
+        w = 2 - n * torch.softmax(c / sigma, dim=0)
+        w = torch.cat([w, w])
+    else:
+        w = torch.ones(m)
+    mask = torch.ones(m, m, dtype=torch.bool)
+    mask[torch.arange(m), torch.arange(m)] = False
+    mask[torch.arange(m), pos_idx] = False
+    neg = (s / tau).masked_fill(~mask, float("-inf"))
+    return (-w * pos / tau + torch.logsumexp(neg, dim=1)).mean()
+
+
+def dcl_naive(z, tau, sigma=None):
+    zl = z.tolist()
+    m, d = len(zl), len(zl[0])
+    n = m // 2
+    u = []
+    for row in zl:
+        r = max(math.sqrt(sum(v * v for v in row)), 1e-12)
+        u.append([v / r for v in row])
+    dot = lambda a, b: sum(u[a][k] * u[b][k] for k in range(d))
+    w = [1.0] * n
+    if sigma is not None:
+        e = [math.exp(dot(i, i + n) / sigma) for i in range(n)]
+        mean = sum(e) / n
+        w = [2 - v / mean for v in e]
+    total = 0.0
+    for a in range(m):
+        p = (a + n) % m
+        den = sum(math.exp(dot(a, b) / tau) for b in range(m) if b != a and b != p)
+        total += -w[a % n] * dot(a, p) / tau + math.log(den)
+    return total / m
+
+
+def make_dcl():
+    g = torch.Generator().manual_seed(SEED)
+    specs = [("small", 3, 4, 0.1, 0.5), ("medium", 8, 16, 0.2, 0.5),
+             ("tau_one_sigma_small", 5, 6, 1.0, 0.1),
+             ("large_magnitude", 6, 8, 0.05, 0.5), ("two_samples", 2, 3, 0.5, 0.5)]
+    dcl_cases, dclw_cases = [], []
+    for name, n, d, tau, sigma in specs:
+        z = torch.randn(2 * n, d, generator=g)
+        if name == "large_magnitude":
+            z = z * 100
+        for sg, cases in ((None, dcl_cases), (sigma, dclw_cases)):
+            zz = z.clone().requires_grad_(True)
+            loss = dcl_torch(zz, tau, sg)
+            loss.backward()
+            close(loss.item(), dcl_naive(z, tau, sg), f"dcl {name} sigma={sg}")
+            if name != "large_magnitude":
+                # The weights are constants: gradcheck with them computed from the fixed z.
+                assert torch.autograd.gradcheck(lambda x: dcl_torch(x, tau, sg, w_from=z), (z.clone().requires_grad_(True),))
+            case = {"name": name, "N": n, "D": d, "tau": tau, "z": T(z), "loss": loss.item(), "grad_z": T(zz.grad)}
+            if sg is not None:
+                case["sigma"] = sg
+            cases.append(case)
+    common = ("z: [2N, D] (not normalised); rows i and i+N (0-based, i<N) are the two views of sample i, "
+              "the positive of anchor a is p(a) = (a+N) mod 2N. u_a = z_a / max(||z_a||_2, 1e-12); "
+              "s_ab = u_a . u_b. ")
+    write("dcl.json", {
+        "name": "dcl",
+        "description": {
+            "dcl": common + "DCL (Yeh et al. 2022, eq. 6): l_a = -s_{a,p(a)}/tau + log sum_{b not in {a, p(a)}} "
+                   "exp(s_ab/tau) (the positive is removed from the denominator); loss = (1/2N) sum_a l_a.",
+            "dclw": common + "DCLW (eq. 7): as DCL with the positive term weighted, l_a = -w_{a mod N} s_{a,p(a)}/tau + "
+                    "log sum_{b not in {a,p(a)}} exp(s_ab/tau), w_i = 2 - N softmax_i(c/sigma), c_i = s_{i,i+N}; "
+                    "the weights are constants (detached: no gradient through them, as lightly's DCLWLoss).",
+        },
+        "format": FORMAT,
+        "verification": "Loss checked against a naive per-element Python loop (1e-10 relative); grad_z from autograd, "
+                        "checked with torch.autograd.gradcheck (all cases but large_magnitude; for DCLW with the weights held at their values).",
+        "generator": "loss/testdata/make_new_losses.py",
+        "torch_version": TORCH, "dtype": "float64", "seed": SEED,
+        "dcl": {"cases": dcl_cases}, "dclw": {"cases": dclw_cases},
+    })
+
+
+if __name__ == "__main__":
+    make_dcl()
