@@ -14,7 +14,7 @@ import (
 )
 
 // allMethods are the methods these tests cover.
-var allMethods = []string{"barlow-twins", "byol", "dcl", "dclw", "moco-v2", "moco-v3", "simclr", "simsiam", "supcon", "vicreg"}
+var allMethods = []string{"barlow-twins", "byol", "dcl", "dclw", "moco-v2", "moco-v3", "nnclr", "simclr", "simsiam", "supcon", "vicreg"}
 
 func TestRegistry(t *testing.T) {
 	names := Names()
@@ -28,7 +28,7 @@ func TestRegistry(t *testing.T) {
 		labels, addPredictor bool
 	}{
 		{"supcon", true, false}, {"simclr", false, false}, {"moco-v2", false, false}, {"barlow-twins", false, false},
-		{"vicreg", false, false}, {"dcl", false, false}, {"dclw", false, false}, {"byol", false, true}, {"simsiam", false, true}, {"moco-v3", false, true},
+		{"vicreg", false, false}, {"dcl", false, false}, {"dclw", false, false}, {"byol", false, true}, {"simsiam", false, true}, {"moco-v3", false, true}, {"nnclr", false, true},
 	} {
 		f, _ := Lookup(tc.name)
 		if f.NeedsLabels != tc.labels {
@@ -202,7 +202,7 @@ func TestStateRoundTripResumesBitIdentically(t *testing.T) {
 }
 
 func TestStatefulMethodsRejectOtherStates(t *testing.T) {
-	for _, name := range []string{"moco-v2", "moco-v3", "byol"} {
+	for _, name := range []string{"moco-v2", "moco-v3", "byol", "nnclr"} {
 		t.Run(name, func(t *testing.T) {
 			m := newMethod(t, name, 1)
 			st := m.State()
@@ -243,7 +243,7 @@ func TestBadMomentumIsAnError(t *testing.T) {
 }
 
 func TestPredictorMethodsNeedAPredictor(t *testing.T) {
-	for _, name := range []string{"byol", "simsiam", "moco-v3"} {
+	for _, name := range []string{"byol", "simsiam", "moco-v3", "nnclr"} {
 		f, _ := Lookup(name)
 		m, err := models.Build(tinyConfig(), 1)
 		if err != nil {

@@ -12,7 +12,7 @@ import (
 // 24 fixed random images and checks the mean loss of the last 8 steps is below that of steps
 // 4–11 (MoCo's first steps use random queue vectors, which are easy negatives).
 func TestShortTrainingDecreasesTheLoss(t *testing.T) {
-	for _, name := range []string{"simclr", "moco-v2", "byol", "barlow-twins", "vicreg", "simsiam", "moco-v3", "supcon", "dcl", "dclw"} {
+	for _, name := range []string{"simclr", "moco-v2", "byol", "barlow-twins", "vicreg", "simsiam", "moco-v3", "supcon", "dcl", "dclw", "nnclr"} {
 		t.Run(name, func(t *testing.T) {
 			m := newMethod(t, name, 1)
 			base := randomImages(24, 99)
