@@ -99,12 +99,27 @@ func TestRandomResizedCrop(t *testing.T) {
 		}
 	})
 	t.Run("regions fit and follow the scale range", func(t *testing.T) {
-		rrc := RandomResizedCrop{Height: 8, Width: 8, Scale: [2]float64{0.2, 1}}
-		r := rng(3)
-		for range 1000 {
-			top, left, h, w := rrc.Params(28, 28, r)
-			if top < 0 || left < 0 || h < 1 || w < 1 || top+h > 28 || left+w > 28 {
-				t.Fatalf("region %d,%d %dx%d outside 28x28", top, left, h, w)
+		for _, scale := range [][2]float64{{0.2, 1}, {0.05, 0.4}, {0.5, 0.5}} {
+			rrc := RandomResizedCrop{Height: 8, Width: 8, Scale: scale}
+			r := rng(3)
+			lo, hi := math.Inf(1), math.Inf(-1)
+			for range 1000 {
+				top, left, h, w := rrc.Params(28, 28, r)
+				if top < 0 || left < 0 || h < 1 || w < 1 || top+h > 28 || left+w > 28 {
+					t.Fatalf("region %d,%d %dx%d outside 28x28", top, left, h, w)
+				}
+				// The drawn area fraction lies in the scale range; the side lengths are rounded to
+				// whole pixels, which moves the area by at most about half a pixel per side.
+				frac := float64(h*w) / (28 * 28)
+				slack := (float64(h+w)/2 + 0.25) / (28 * 28)
+				if frac < scale[0]-slack || frac > scale[1]+slack {
+					t.Fatalf("scale %v: region %dx%d covers %.3f of the image", scale, h, w, frac)
+				}
+				lo, hi = math.Min(lo, frac), math.Max(hi, frac)
+			}
+			// And it covers the range, not one corner of it.
+			if span := scale[1] - scale[0]; lo > scale[0]+0.1*span+0.02 || hi < scale[1]-0.1*span-0.02 {
+				t.Errorf("scale %v: areas drawn only in [%.3f, %.3f]", scale, lo, hi)
 			}
 		}
 	})
@@ -180,13 +195,28 @@ func TestColorJitterOperations(t *testing.T) {
 		}
 	})
 	t.Run("hue shift by a full turn is the identity", func(t *testing.T) {
+		for _, turn := range [][]float32{{0.25, 0.25, 0.25, 0.25}, {0.4, 0.35, 0.25}, {1}, {-0.3, -0.7}} {
+			img := random(3, 6, 6, 2)
+			orig := img.Clone()
+			for _, s := range turn {
+				AdjustHue(img, s)
+			}
+			for i := range img.Pix {
+				if !near(float64(img.Pix[i]), float64(orig.Pix[i]), 1e-5) {
+					t.Fatalf("shifts %v: pixel %d: %v, want %v", turn, i, img.Pix[i], orig.Pix[i])
+				}
+			}
+		}
+		// A quarter turn alone is not: the test above can fail.
 		img := random(3, 6, 6, 2)
 		orig := img.Clone()
-		AdjustHue(img, 0)
+		AdjustHue(img, 0.25)
+		moved := false
 		for i := range img.Pix {
-			if !near(float64(img.Pix[i]), float64(orig.Pix[i]), 1e-5) {
-				t.Fatalf("pixel %d: %v, want %v", i, img.Pix[i], orig.Pix[i])
-			}
+			moved = moved || !near(float64(img.Pix[i]), float64(orig.Pix[i]), 1e-3)
+		}
+		if !moved {
+			t.Error("a quarter-turn hue shift left the image unchanged")
 		}
 	})
 	t.Run("hue of pure red by a third is green", func(t *testing.T) {
