@@ -61,6 +61,12 @@ func allLosses() []lossCase {
 		{name: "DCLW", shapes: [][]int{{12, 5}}, noFD: "its weights are constants computed from z (TestDCLMatchesNaiveAndFiniteDifferences holds them fixed)", f: func(in []*autodiff.Var, tau float32) *autodiff.Var { return DCLW(in[0], tau, 0.5) }},
 		{name: "NNCLR", shapes: [][]int{{6, 5}, {6, 5}, {6, 5}, {6, 5}}, constant: []bool{true, true, false, false},
 			f: func(in []*autodiff.Var, tau float32) *autodiff.Var { return NNCLR(in[0], in[1], in[2], in[3], tau) }},
+		{name: "SwAV", shapes: [][]int{{12, 5}, {8, 5}}, constant: []bool{false, true}, f: func(in []*autodiff.Var, tau float32) *autodiff.Var {
+			return SwAV(in[0], Sinkhorn(in[1].Value.Data, 8, 5, 0.05, 3), 4, tau) // codes of fixed scores
+		}},
+		{name: "DINO", shapes: [][]int{{12, 5}, {8, 5}, {5}}, constant: []bool{false, true, true}, f: func(in []*autodiff.Var, tau float32) *autodiff.Var {
+			return DINO(in[0], in[1].Value, in[2].Value, 4, tau, tau/2)
+		}},
 		{name: "VICReg", shapes: [][]int{{10, 4}, {10, 4}}, scale: 0.5,
 			f: func(in []*autodiff.Var, _ float32) *autodiff.Var { return VICReg(in[0], in[1], 25, 25, 1) }},
 	}

@@ -202,6 +202,154 @@ def make_nnclr():
     })
 
 
+# ---------------------------------------------------------------------------------------------
+# SwAV (Sinkhorn-Knopp codes, swapped prediction) and DINO
+
+
+@torch.no_grad()
+def sinkhorn_torch(scores, eps, iters):
+    """The official SwAV distributed_sinkhorn on one process; scores [B, K]."""
+    Q = torch.exp(scores / eps).t()
+    B, K = Q.shape[1], Q.shape[0]
+    Q /= torch.sum(Q)
+    for _ in range(iters):
+        Q /= torch.sum(Q, dim=1, keepdim=True)
+        Q /= K
+        Q /= torch.sum(Q, dim=0, keepdim=True)
+        Q /= B
+    Q *= B
+    return Q.t()
+
+
+def sinkhorn_naive(scores, eps, iters):
+    s = scores.tolist()
+    B, K = len(s), len(s[0])
+    q = [[math.exp(v / eps) for v in row] for row in s]
+    tot = sum(sum(r) for r in q)
+    q = [[v / tot for v in r] for r in q]
+    for _ in range(iters):
+        for j in range(K):
+            c = sum(q[i][j] for i in range(B))
+            for i in range(B):
+                q[i][j] /= c * K
+        for i in range(B):
+            c = sum(q[i])
+            q[i] = [v / (c * B) for v in q[i]]
+    return [[v * B for v in r] for r in q]
+
+
+def swapped_torch(scores, targets, n, tau):
+    """The official SwAV/DINO averaging: targets are the first G views' codes / distributions."""
+    V, G = scores.shape[0] // n, targets.shape[0] // n
+    loss = 0
+    for g in range(G):
+        t = targets[g * n:(g + 1) * n]
+        sub = 0
+        for v in range(V):
+            if v == g:
+                continue
+            x = scores[v * n:(v + 1) * n] / tau
+            sub = sub - torch.mean(torch.sum(t * F.log_softmax(x, dim=1), dim=1))
+        loss = loss + sub / (V - 1)
+    return loss / G
+
+
+def swapped_naive(scores, targets, n, tau):
+    s, t = scores.tolist(), targets.tolist()
+    V, G = len(s) // n, len(t) // n
+    total = 0.0
+    for g in range(G):
+        for v in range(V):
+            if v == g:
+                continue
+            for i in range(n):
+                row = [x / tau for x in s[v * n + i]]
+                m = max(row)
+                lse = m + math.log(sum(math.exp(x - m) for x in row))
+                total += sum(tk * (lse - x) for tk, x in zip(t[g * n + i], row))
+    return total / (G * (V - 1) * n)
+
+
+def make_swav_dino():
+    g = torch.Generator().manual_seed(SEED + 2)
+    sk_cases, swav_cases = [], []
+    for name, b, k, eps, iters in [("small", 4, 3, 0.05, 3), ("more_prototypes_than_samples", 5, 12, 0.05, 3),
+                                   ("soft", 6, 4, 0.5, 3), ("one_iteration", 3, 5, 0.1, 1),
+                                   ("zero_iterations", 3, 4, 0.05, 0)]:
+        z = F.normalize(torch.randn(b, 6, generator=g), dim=1)
+        c = F.normalize(torch.randn(k, 6, generator=g), dim=1)
+        sc = z @ c.t()
+        q = sinkhorn_torch(sc, eps, iters)
+        qn = sinkhorn_naive(sc, eps, iters)
+        for i in range(b):
+            for j in range(k):
+                close(q[i, j].item(), qn[i][j], f"sinkhorn {name}")
+        sk_cases.append({"name": name, "B": b, "K": k, "eps": eps, "iters": iters, "scores": T(sc), "codes": T(q)})
+    for name, v, gg, n, k, tau in [("two_views", 2, 2, 4, 5, 0.1), ("multi_crop", 5, 2, 3, 6, 0.1),
+                                   ("one_assigned_view", 3, 1, 4, 4, 0.5), ("large_logits", 4, 2, 3, 5, 0.02)]:
+        z = F.normalize(torch.randn(v * n, 6, generator=g), dim=1)
+        c = F.normalize(torch.randn(k, 6, generator=g), dim=1)
+        sc = z @ c.t()
+        q = torch.cat([sinkhorn_torch(sc[i * n:(i + 1) * n], 0.05, 3) for i in range(gg)])
+        x = sc.clone().requires_grad_(True)
+        loss = swapped_torch(x, q, n, tau)
+        loss.backward()
+        close(loss.item(), swapped_naive(sc, q, n, tau), f"swav {name}")
+        assert torch.autograd.gradcheck(lambda a: swapped_torch(a, q, n, tau), (sc.clone().requires_grad_(True),))
+        swav_cases.append({"name": name, "V": v, "G": gg, "N": n, "K": k, "tau": tau, "scores": T(sc), "q": T(q),
+                           "loss": loss.item(), "grad_scores": T(x.grad)})
+    write("swav.json", {
+        "name": "swav",
+        "description": {
+            "sinkhorn": "SwAV codes (Caron et al. 2020; the official distributed_sinkhorn on one process): scores [B, K]; "
+                        "Q = exp(scores^T/eps) [K, B]; Q /= sum(Q); iters times: Q /= Q.sum(dim=1) then /= K (rows: "
+                        "prototypes), Q /= Q.sum(dim=0) then /= B (columns: samples); codes = (B Q)^T [B, K].",
+            "swav": "Swapped prediction: scores [V*N, K] view-major (row v*N+i = view v of image i); q [G*N, K] the codes "
+                    "of views 0..G-1 (each Sinkhorn(scores of that view, eps 0.05, 3 iters)), constants. "
+                    "loss = (1/G) sum_{g<G} (1/(V-1)) sum_{v != g} (1/N) sum_i -sum_k q_g[i,k] log_softmax(scores_v[i]/tau)_k. "
+                    "grad_scores = d loss / d scores with q held constant.",
+        },
+        "format": FORMAT,
+        "verification": "Sinkhorn against a naive Python loop (1e-10 relative, every code); the loss against a naive loop "
+                        "(1e-10); grad_scores from autograd, checked with torch.autograd.gradcheck.",
+        "generator": "loss/testdata/make_new_losses.py",
+        "torch_version": TORCH, "dtype": "float64", "seed": SEED + 2,
+        "sinkhorn": {"cases": sk_cases}, "swav": {"cases": swav_cases},
+    })
+
+    dino_cases = []
+    for name, v, gg, n, k, ts, tt in [("two_views", 2, 2, 4, 6, 0.1, 0.04), ("multi_crop", 6, 2, 3, 8, 0.1, 0.04),
+                                      ("warm_teacher", 3, 2, 4, 5, 0.2, 0.07), ("one_teacher_view", 3, 1, 2, 4, 0.5, 0.1)]:
+        st = torch.randn(v * n, k, generator=g) * 2
+        te = torch.randn(gg * n, k, generator=g) * 2
+        center = torch.randn(k, generator=g) * 0.5
+        targets = F.softmax((te - center) / tt, dim=1)
+        x = st.clone().requires_grad_(True)
+        loss = swapped_torch(x, targets, n, ts)
+        loss.backward()
+        close(loss.item(), swapped_naive(st, targets, n, ts), f"dino {name}")
+        assert torch.autograd.gradcheck(lambda a: swapped_torch(a, targets, n, ts), (st.clone().requires_grad_(True),))
+        new_center = center * 0.9 + te.mean(dim=0) * 0.1
+        dino_cases.append({"name": name, "V": v, "G": gg, "N": n, "K": k, "tau_s": ts, "tau_t": tt,
+                           "student": T(st), "teacher": T(te), "center": T(center), "loss": loss.item(),
+                           "grad_student": T(x.grad), "center_momentum": 0.9, "new_center": T(new_center)})
+    write("dino.json", {
+        "name": "dino",
+        "description": "DINO (Caron et al. 2021, official DINOLoss): student [V*N, K] logits view-major (row v*N+i = view v "
+                       "of image i), teacher [G*N, K] logits of the first G views, center [K]. P_t = softmax((teacher - "
+                       "center)/tau_t) (constants), loss = (1/(G(V-1))) sum_{g<G} sum_{v != g} (1/N) sum_i -sum_k "
+                       "P_t^g[i,k] log_softmax(student_v[i]/tau_s)_k. grad_student = d loss / d student. new_center = "
+                       "m center + (1-m) mean over the teacher rows, m = center_momentum.",
+        "format": FORMAT,
+        "verification": "Loss against a naive Python loop (1e-10 relative); grad_student from autograd, checked with "
+                        "torch.autograd.gradcheck.",
+        "generator": "loss/testdata/make_new_losses.py",
+        "torch_version": TORCH, "dtype": "float64", "seed": SEED + 2,
+        "cases": dino_cases,
+    })
+
+
 if __name__ == "__main__":
     make_dcl()
     make_nnclr()
+    make_swav_dino()
