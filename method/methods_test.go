@@ -14,7 +14,7 @@ import (
 )
 
 // allMethods are the methods these tests cover.
-var allMethods = []string{"barlow-twins", "byol", "dcl", "dclw", "moco-v2", "moco-v3", "nnclr", "simclr", "simsiam", "supcon", "vicreg"}
+var allMethods = []string{"barlow-twins", "byol", "dcl", "dclw", "dino", "moco-v2", "moco-v3", "nnclr", "simclr", "simsiam", "supcon", "swav", "vicreg"}
 
 func TestRegistry(t *testing.T) {
 	names := Names()
@@ -29,6 +29,7 @@ func TestRegistry(t *testing.T) {
 	}{
 		{"supcon", true, false}, {"simclr", false, false}, {"moco-v2", false, false}, {"barlow-twins", false, false},
 		{"vicreg", false, false}, {"dcl", false, false}, {"dclw", false, false}, {"byol", false, true}, {"simsiam", false, true}, {"moco-v3", false, true}, {"nnclr", false, true},
+		{"swav", false, false}, {"dino", false, false},
 	} {
 		f, _ := Lookup(tc.name)
 		if f.NeedsLabels != tc.labels {
@@ -62,8 +63,8 @@ func TestLossIsFiniteAndTrainsEveryWeight(t *testing.T) {
 			tp := autodiff.NewTape()
 			b := randomBatch(tp, 8, 3)
 			params := m.Params()
-			if len(params) != len(m.Model().Params()) {
-				t.Fatalf("Params: %d, the online model has %d", len(params), len(m.Model().Params()))
+			if own := m.Model().Params(); len(params) < len(own) || !slices.Equal(params[:len(own)], own) {
+				t.Fatalf("Params: %d, not led by the online model's %d", len(params), len(own))
 			}
 			before := snapshot(params)
 			opt := optim.NewAdam(params, optim.AdamConfig{LR: 1e-2})
@@ -202,7 +203,7 @@ func TestStateRoundTripResumesBitIdentically(t *testing.T) {
 }
 
 func TestStatefulMethodsRejectOtherStates(t *testing.T) {
-	for _, name := range []string{"moco-v2", "moco-v3", "byol", "nnclr"} {
+	for _, name := range []string{"moco-v2", "moco-v3", "byol", "nnclr", "swav", "dino"} {
 		t.Run(name, func(t *testing.T) {
 			m := newMethod(t, name, 1)
 			st := m.State()
@@ -224,7 +225,7 @@ func TestStatefulMethodsRejectOtherStates(t *testing.T) {
 }
 
 func TestBadMomentumIsAnError(t *testing.T) {
-	for _, name := range []string{"moco-v2", "moco-v3", "byol"} {
+	for _, name := range []string{"moco-v2", "moco-v3", "byol", "dino"} {
 		for _, mom := range []float64{1, 1.5, -0.1} {
 			f, _ := Lookup(name)
 			cfg := tinyConfig()
