@@ -28,6 +28,9 @@ func (c *Config) Validate() error {
 	if c.LocalCrops > 0 && !fac.MultiCrop {
 		return fmt.Errorf("--local-crops: method %s does not use multi-crop's local views", c.Method)
 	}
+	if c.Model.Predictor != nil && fac.Adjust == nil {
+		return fmt.Errorf("--pred-hidden: method %s has no predictor", c.Method)
+	}
 	if !(c.Lambda >= 0) || math.IsInf(c.Lambda, 0) || c.Prototypes < 0 {
 		return fmt.Errorf("--lambda and --prototypes must not be negative, got %g and %d", c.Lambda, c.Prototypes)
 	}
