@@ -177,6 +177,19 @@ func (it *Iter) fill(b *Batch, i, chw int, pcg *rand.PCG, rng *rand.Rand, s *aug
 			copy(dst, out.Pix)
 		}
 	}
+	lchw := l.c * l.lh * l.lw
+	for j, t := range l.opt.Local {
+		augment.Reseed(pcg, l.opt.Seed, it.epoch, idx, len(l.views)+j)
+		dst := b.Local[j][i*lchw : (i+1)*lchw]
+		out := augment.ApplyTo(t, dst, smp.Image, rng, s)
+		if out.C != l.c || out.H != l.lh || out.W != l.lw {
+			return fmt.Errorf("loader: sample %d (%s), local view %d: transform made a %dx%dx%d image, batches hold %dx%dx%d",
+				idx, smp.ID, j, out.C, out.H, out.W, l.c, l.lh, l.lw)
+		}
+		if len(out.Pix) == 0 || &out.Pix[0] != &dst[0] {
+			copy(dst, out.Pix)
+		}
+	}
 	return nil
 }
 

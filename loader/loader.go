@@ -41,6 +41,10 @@ type Options struct {
 	DropLast  bool   // drop the final batch when it holds fewer than BatchSize images
 	Shuffle   bool   // visit the samples in a new seeded order each epoch
 	Seed      uint64 // seeds the order and every augmentation
+	// Local are the pipelines of extra views whose size may differ from the main views' (the
+	// local views of multi-crop, augment.LocalViews); they all share one shape. Local view j of
+	// a sample draws its randomness as view len(views)+j. Default none.
+	Local []augment.Transform
 }
 
 // ErrClosed is returned by Next after Close.
@@ -54,11 +58,16 @@ type Batch struct {
 	Views      [][]float32
 	Data       []float32
 	N, C, H, W int
-	Labels     []int    // Labels[i] is image i's label (-1 when unlabelled)
-	Indices    []int    // Indices[i] is image i's index in the dataset
-	IDs        []string // IDs[i] is image i's data.Sample ID
-	Epoch      int
-	Step       int // the batch's position in its epoch
+	// Local holds the local views (Options.Local) as Views does the main ones: Local[j] is an
+	// N×C×LH×LW tensor, and LocalData the [L·N, C, LH, LW] tensor of all of them, view-major.
+	Local     [][]float32
+	LocalData []float32
+	LH, LW    int
+	Labels    []int    // Labels[i] is image i's label (-1 when unlabelled)
+	Indices   []int    // Indices[i] is image i's index in the dataset
+	IDs       []string // IDs[i] is image i's data.Sample ID
+	Epoch     int
+	Step      int // the batch's position in its epoch
 
 	released bool
 }
@@ -76,6 +85,7 @@ type Loader struct {
 	views   []augment.Transform
 	opt     Options
 	c, h, w int
+	lh, lw  int // local views' size
 
 	mu     sync.Mutex
 	free   []*Batch
@@ -119,6 +129,16 @@ func New(ds data.Dataset, views []augment.Transform, opt Options) (*Loader, erro
 				v, out.C, out.H, out.W, l.c, l.h, l.w)
 		}
 	}
+	for j, t := range opt.Local {
+		out := augment.ApplyTo(t, nil, s.Image, augment.SampleRNG(opt.Seed, -1, 0, len(views)+j), &scratch)
+		if j == 0 {
+			l.lh, l.lw = out.H, out.W
+		}
+		if out.C != l.c || out.H != l.lh || out.W != l.lw {
+			return nil, fmt.Errorf("loader.New: local view %d makes %dx%dx%d images, want %dx%dx%d (the channels of view 0, the size of local view 0)",
+				j, out.C, out.H, out.W, l.c, l.lh, l.lw)
+		}
+	}
 	if opt.DropLast && ds.Len() < opt.BatchSize {
 		return nil, fmt.Errorf("loader.New: %d samples make no full batch of %d", ds.Len(), opt.BatchSize)
 	}
@@ -127,6 +147,9 @@ func New(ds data.Dataset, views []augment.Transform, opt Options) (*Loader, erro
 
 // Shape returns the C, H, W of every view.
 func (l *Loader) Shape() (c, h, w int) { return l.c, l.h, l.w }
+
+// LocalShape returns the number of local views and their H, W (0, 0, 0 without local views).
+func (l *Loader) LocalShape() (n, h, w int) { return len(l.opt.Local), l.lh, l.lw }
 
 // Options returns the options in use, defaults filled in.
 func (l *Loader) Options() Options { return l.opt }
@@ -190,19 +213,26 @@ func (l *Loader) getBatch(n int) *Batch {
 		b.released = false
 	}
 	l.mu.Unlock()
-	if b == nil || cap(b.Data) < V*full*chw {
+	L, lchw := len(l.opt.Local), l.c*l.lh*l.lw
+	if b == nil || cap(b.Data) < V*full*chw || cap(b.LocalData) < L*full*lchw {
 		b = &Batch{
-			Data:    make([]float32, V*full*chw),
-			Views:   make([][]float32, V),
-			Labels:  make([]int, full),
-			Indices: make([]int, full),
-			IDs:     make([]string, full),
+			Data:      make([]float32, V*full*chw),
+			Views:     make([][]float32, V),
+			LocalData: make([]float32, L*full*lchw),
+			Local:     make([][]float32, L),
+			Labels:    make([]int, full),
+			Indices:   make([]int, full),
+			IDs:       make([]string, full),
 		}
 	}
-	b.N, b.C, b.H, b.W = n, l.c, l.h, l.w
+	b.N, b.C, b.H, b.W, b.LH, b.LW = n, l.c, l.h, l.w, l.lh, l.lw
 	b.Data = b.Data[:V*n*chw]
 	for v := range b.Views {
 		b.Views[v] = b.Data[v*n*chw : (v+1)*n*chw]
+	}
+	b.LocalData = b.LocalData[:L*n*lchw]
+	for j := range b.Local {
+		b.Local[j] = b.LocalData[j*n*lchw : (j+1)*n*lchw]
 	}
 	b.Labels, b.Indices, b.IDs = b.Labels[:n], b.Indices[:n], b.IDs[:n]
 	return b

@@ -81,7 +81,8 @@ func TestNTXentMemoryBankMatchesNaive(t *testing.T) {
 	}
 }
 
-func TestNTXentBankGetsNoGradientAndIsNotModified(t *testing.T) {
+// The bank is a plain tensor (a constant: it cannot receive a gradient); NTXent normalises a copy.
+func TestNTXentLeavesTheMemoryBankUnchanged(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	bank := randn(rng, 1, 5, 4)
 	keep := bank.Clone()

@@ -41,6 +41,14 @@ func newMethod(t testing.TB, name string, seed uint64) Method {
 	if err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
+	// The generic tests train every weight from the first step; TestFrozenLastLayers covers
+	// the freezing.
+	switch x := meth.(type) {
+	case *SwAV:
+		x.FreezeSteps = 0
+	case *DINO:
+		x.FreezeSteps = 0
+	}
 	return meth
 }
 

@@ -22,10 +22,14 @@ import (
 
 // Batch is one training batch: V views of N images stacked view-major in X, [V·N, C, H, W]
 // (rows i, i+N, i+2N, ... are views of image i), entered as a constant on the step's tape.
+// With multi-crop, Local holds L more views of each image at their own (smaller) size,
+// [L·N, C, h, w], view-major as X; methods whose Factory.MultiCrop is false never get any.
 type Batch struct {
 	X      *autodiff.Var
 	V, N   int
 	Labels []int // per image (len N); -1 where unknown
+	Local  *autodiff.Var
+	L      int
 }
 
 // View returns view v of the batch, [N, C, H, W].
@@ -54,6 +58,8 @@ type Config struct {
 	QueueSize   int     // MoCo v2: negatives kept in the queue (default 4096)
 	EMAMomentum float64 // MoCo / BYOL: base EMA momentum of the target (key) encoder (default 0.99)
 	Lambda      float64 // Barlow Twins off-diagonal weight (default 0.0051)
+	Sigma       float64 // DCLW: temperature of the positive-pair weighting (default 0.5)
+	Prototypes  int     // SwAV: number of prototypes; DINO: output width K
 	Seed        uint64
 	// Comm is the communicator of a data-parallel job; nil (or one rank) is a single process.
 	// With several ranks each rank's Batch is its share of the global batch, every in-batch loss
@@ -77,6 +83,8 @@ type Factory struct {
 	NeedsLabels bool
 	// Views is the number of views per image the method consumes (2 for all current methods).
 	Views int
+	// MultiCrop is true for methods that use multi-crop's local views (Batch.Local).
+	MultiCrop bool
 }
 
 var registry = map[string]Factory{}

@@ -2,6 +2,7 @@ package method
 
 import (
 	"math"
+	"math/rand/v2"
 	"slices"
 	"testing"
 
@@ -13,7 +14,7 @@ import (
 )
 
 // allMethods are the methods these tests cover.
-var allMethods = []string{"barlow-twins", "byol", "moco-v2", "moco-v3", "simclr", "simsiam", "supcon", "vicreg"}
+var allMethods = []string{"barlow-twins", "byol", "dcl", "dclw", "dino", "moco-v2", "moco-v3", "nnclr", "simclr", "simsiam", "supcon", "swav", "vicreg"}
 
 func TestRegistry(t *testing.T) {
 	names := Names()
@@ -27,7 +28,8 @@ func TestRegistry(t *testing.T) {
 		labels, addPredictor bool
 	}{
 		{"supcon", true, false}, {"simclr", false, false}, {"moco-v2", false, false}, {"barlow-twins", false, false},
-		{"vicreg", false, false}, {"byol", false, true}, {"simsiam", false, true}, {"moco-v3", false, true},
+		{"vicreg", false, false}, {"dcl", false, false}, {"dclw", false, false}, {"byol", false, true}, {"simsiam", false, true}, {"moco-v3", false, true}, {"nnclr", false, true},
+		{"swav", false, false}, {"dino", false, false},
 	} {
 		f, _ := Lookup(tc.name)
 		if f.NeedsLabels != tc.labels {
@@ -61,8 +63,8 @@ func TestLossIsFiniteAndTrainsEveryWeight(t *testing.T) {
 			tp := autodiff.NewTape()
 			b := randomBatch(tp, 8, 3)
 			params := m.Params()
-			if len(params) != len(m.Model().Params()) {
-				t.Fatalf("Params: %d, the online model has %d", len(params), len(m.Model().Params()))
+			if own := m.Model().Params(); len(params) < len(own) || !slices.Equal(params[:len(own)], own) {
+				t.Fatalf("Params: %d, not led by the online model's %d", len(params), len(own))
 			}
 			before := snapshot(params)
 			opt := optim.NewAdam(params, optim.AdamConfig{LR: 1e-2})
@@ -118,14 +120,52 @@ func TestLossDependsOnTheInput(t *testing.T) {
 			if a == b {
 				t.Errorf("same loss %v for different batches", a)
 			}
-			// The two views of each image identical: an invariance loss must drop.
-			x := randomImages(8, 5)
-			same := tensor.New(16, 1, 8, 8)
-			copy(same.Data, x.Data)
-			copy(same.Data[len(x.Data):], x.Data)
-			c := lossOf(m, Batch{X: tp.Constant(same), V: 2, N: 8, Labels: make([]int, 8)})
-			if c == b {
-				t.Errorf("same loss %v with identical views", c)
+		})
+	}
+}
+
+// TestInvarianceLossesDropWhenViewsMatch pairs every image with an identical second view, then
+// with the view of another image of the same batch (the second half permuted). The batch is the
+// same set of images both times, so BatchNorm and every batch statistic of the loss (variances,
+// covariances, negatives) are unchanged; only the pairing differs, and the matched pairing must
+// cost less. The predictor methods are first trained for 100 steps on noisy views of the images:
+// their randomly initialised predictor does not yet map one view's projection to the other's.
+func TestInvarianceLossesDropWhenViewsMatch(t *testing.T) {
+	for _, name := range allMethods {
+		t.Run(name, func(t *testing.T) {
+			m := newMethod(t, name, 1)
+			tp := autodiff.NewTape()
+			base := randomImages(24, 99)
+			if m.Model().Predictor != nil {
+				rng := rand.New(rand.NewPCG(5, 5))
+				opt := optim.NewAdam(m.Params(), optim.AdamConfig{LR: 3e-3})
+				for i := range 100 {
+					step(tp, m, opt, viewsOf(tp, base, 16, rng), float64(i+1)/100)
+				}
+			}
+			const n = 8
+			unknown := make([]int, n)
+			for i := range unknown {
+				unknown[i] = -1 // SupCon: no shared labels, so the other views are negatives
+			}
+			for k := range 3 { // three batches of the images trained on
+				d := 64
+				x := tensor.FromSlice(base.Data[k*n*d:(k+1)*n*d], n, 1, 8, 8)
+				matched := tensor.New(2*n, 1, 8, 8)
+				shifted := tensor.New(2*n, 1, 8, 8)
+				copy(matched.Data, x.Data)
+				copy(matched.Data[len(x.Data):], x.Data)
+				copy(shifted.Data, x.Data)
+				for i := range n { // view 2 of image i is image i+1
+					j := (i + 1) % n
+					copy(shifted.Data[(n+i)*d:(n+i+1)*d], x.Data[j*d:(j+1)*d])
+				}
+				same := lossOf(m, Batch{X: tp.Constant(matched), V: 2, N: n, Labels: unknown})
+				other := lossOf(m, Batch{X: tp.Constant(shifted), V: 2, N: n, Labels: unknown})
+				t.Logf("batch %d: matching views %.4f, views of other images %.4f", k, same, other)
+				if !(same < other) {
+					t.Errorf("batch %d: loss %v with matching views, %v with views of other images: want lower", k, same, other)
+				}
 			}
 		})
 	}
@@ -163,7 +203,7 @@ func TestStateRoundTripResumesBitIdentically(t *testing.T) {
 }
 
 func TestStatefulMethodsRejectOtherStates(t *testing.T) {
-	for _, name := range []string{"moco-v2", "moco-v3", "byol"} {
+	for _, name := range []string{"moco-v2", "moco-v3", "byol", "nnclr", "swav", "dino"} {
 		t.Run(name, func(t *testing.T) {
 			m := newMethod(t, name, 1)
 			st := m.State()
@@ -185,7 +225,7 @@ func TestStatefulMethodsRejectOtherStates(t *testing.T) {
 }
 
 func TestBadMomentumIsAnError(t *testing.T) {
-	for _, name := range []string{"moco-v2", "moco-v3", "byol"} {
+	for _, name := range []string{"moco-v2", "moco-v3", "byol", "dino"} {
 		for _, mom := range []float64{1, 1.5, -0.1} {
 			f, _ := Lookup(name)
 			cfg := tinyConfig()
@@ -204,7 +244,7 @@ func TestBadMomentumIsAnError(t *testing.T) {
 }
 
 func TestPredictorMethodsNeedAPredictor(t *testing.T) {
-	for _, name := range []string{"byol", "simsiam", "moco-v3"} {
+	for _, name := range []string{"byol", "simsiam", "moco-v3", "nnclr"} {
 		f, _ := Lookup(name)
 		m, err := models.Build(tinyConfig(), 1)
 		if err != nil {

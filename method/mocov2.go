@@ -44,6 +44,8 @@ import (
 //     permutation, run through the key encoder in Groups sub-batches (each a random subset of
 //     images) and un-permuted. Groups defaults to 8 and is reduced so that every sub-batch holds
 //     at least minSplitBN images (BatchNorm statistics over fewer are too noisy); 1 disables it.
+//     As in SplitBatchNorm, the running statistics take one momentum update per forward pass
+//     (per view and encoder), from the sub-batch statistics averaged (splitForward).
 //   - The queue starts as random unit vectors drawn from Config.Seed, as in the paper's code
 //     (torch.randn then normalize), so the loss is meaningful from the first step.
 //
@@ -132,11 +134,9 @@ func (s *MoCoV2) Loss(b Batch) *autodiff.Var {
 	var q, k [2]*autodiff.Var
 	var kAll [2]*tensor.Tensor // the keys of every rank's images (this rank's alone in one process)
 	for v := range 2 {
-		parts := make([]*autodiff.Var, g)
-		for i := range g {
-			lo, hi := v*n+i*n/g, v*n+(i+1)*n/g
-			parts[i] = s.model.Forward(autodiff.Slice(b.X, 0, lo, hi))
-		}
+		parts := splitForward(s.model, g, func(i int) *autodiff.Var {
+			return s.model.Forward(autodiff.Slice(b.X, 0, v*n+i*n/g, v*n+(i+1)*n/g))
+		})
 		q[v] = parts[0]
 		if g > 1 {
 			q[v] = autodiff.Concat(0, parts...)
@@ -159,17 +159,18 @@ func (s *MoCoV2) keys(tp *autodiff.Tape, x *tensor.Tensor, off, n, g int, perm [
 	out := tp.Alloc(false, n, s.key.ProjDim)
 	d := s.key.ProjDim
 	idx := make([]int, 0, n)
-	for i := range g {
+	splitForward(s.key, g, func(i int) *autodiff.Var {
 		lo, hi := i*n/g, (i+1)*n/g
 		idx = idx[:0]
 		for _, p := range perm[lo:hi] {
 			idx = append(idx, off+p)
 		}
-		kg := s.key.Forward(tp.Constant(rowsOf(tp, x, idx))).Value.Data
+		kg := s.key.Forward(tp.Constant(rowsOf(tp, x, idx)))
 		for j, p := range perm[lo:hi] {
-			copy(out.Data[p*d:(p+1)*d], kg[j*d:(j+1)*d])
+			copy(out.Data[p*d:(p+1)*d], kg.Value.Data[j*d:(j+1)*d])
 		}
-	}
+		return kg
+	})
 	return tp.Constant(out)
 }
 

@@ -16,6 +16,10 @@ import (
 // loss is NT-Xent over the 2N projections with in-batch negatives:
 //
 //	z = g(f(x)) for x = [view1; view2];  loss = NTXent(z, τ)   (τ default 0.5)
+//
+// With multi-crop's local views (Batch.Local, their own forward pass since their size differs)
+// the loss is the multi-view NT-Xent over all 2+L views: loss.SupCon with every image its own
+// class, where each view's positives are the other views of its image (exactly NTXent at L = 0).
 type SimCLR struct {
 	model *models.Model
 	tau   float32
@@ -23,7 +27,7 @@ type SimCLR struct {
 }
 
 func init() {
-	Register("simclr", Factory{New: func(m *models.Model, cfg Config) (Method, error) { return NewSimCLR(m, cfg) }})
+	Register("simclr", Factory{MultiCrop: true, New: func(m *models.Model, cfg Config) (Method, error) { return NewSimCLR(m, cfg) }})
 }
 
 // NewSimCLR trains m with NT-Xent at cfg.Temperature (default 0.5).
@@ -37,6 +41,12 @@ func NewSimCLR(m *models.Model, cfg Config) (*SimCLR, error) {
 
 // Loss implements Method.
 func (s *SimCLR) Loss(b Batch) *autodiff.Var {
+	if b.L > 0 { // multi-crop: every view of an image is a positive of the others
+		if s.dp.on() {
+			panic("method.SimCLR: multi-crop views are not supported in data-parallel training")
+		}
+		return loss.SupCon(autodiff.Concat(0, s.model.Forward(b.X), s.model.Forward(b.Local)), instanceLabels(b.N), s.tau, s.tau)
+	}
 	z := forward(s.dp, b.X.Tape(), func() *autodiff.Var { return s.model.Forward(b.X) })
 	if !s.dp.on() {
 		return loss.NTXent(z, s.tau)

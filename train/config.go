@@ -64,6 +64,13 @@ type Config struct {
 	// Method hyper-parameters beyond the temperature.
 	QueueSize   int     `json:"queue-size,omitempty"`
 	EMAMomentum float64 `json:"ema-momentum,omitempty"`
+	Lambda      float64 `json:"lambda,omitempty"`     // Barlow Twins' off-diagonal weight
+	Prototypes  int     `json:"prototypes,omitempty"` // SwAV prototypes / DINO output width
+
+	// Multi-crop: LocalCrops extra low-resolution views of LocalSize pixels (0: 3/7 of the
+	// image size) per image, for the methods that use them (simclr, swav, dino).
+	LocalCrops int `json:"local-crops,omitempty"`
+	LocalSize  int `json:"local-size,omitempty"`
 
 	Out             string   `json:"out"`
 	MaxTime         Duration `json:"max-time,omitempty"`

@@ -224,11 +224,22 @@ func (t *Trainer) build(o Options) error {
 	if t.Model, err = models.Build(mcfg, cfg.Seed); err != nil {
 		return fmt.Errorf("building the model: %w", err)
 	}
-	if t.Method, err = fac.New(t.Model, method.Config{Temperature: cfg.Temperature, QueueSize: cfg.QueueSize, EMAMomentum: cfg.EMAMomentum, Seed: cfg.Seed}); err != nil {
+	if t.Method, err = fac.New(t.Model, method.Config{Temperature: cfg.Temperature, QueueSize: cfg.QueueSize, EMAMomentum: cfg.EMAMomentum,
+		Lambda: cfg.Lambda, Prototypes: cfg.Prototypes, Seed: cfg.Seed}); err != nil {
 		return err
 	}
 	t.Optimizer = newOptimizer(*cfg, t.Method.Params())
-	if t.Loader, err = loader.New(ds, views, loader.Options{BatchSize: cfg.BatchSize, Workers: cfg.Workers, Prefetch: 3, DropLast: true, Shuffle: true, Seed: cfg.Seed}); err != nil {
+	var local []augment.Transform
+	if cfg.LocalCrops > 0 {
+		mc := augment.MultiCrop{Local: cfg.LocalCrops, Size: cfg.LocalSize}.WithDefaults(img.H)
+		if local, err = augment.LocalViews(cfg.Augment, img.H, img.C, mc); err != nil {
+			return fmt.Errorf("--local-crops: %w", err)
+		}
+		if err := checkPoolGrid(mcfg, mc.Size); err != nil {
+			return fmt.Errorf("--local-size %d: %w", mc.Size, err)
+		}
+	}
+	if t.Loader, err = loader.New(ds, views, loader.Options{BatchSize: cfg.BatchSize, Workers: cfg.Workers, Prefetch: 3, DropLast: true, Shuffle: true, Seed: cfg.Seed, Local: local}); err != nil {
 		return err
 	}
 	t.StepsPerEpoch = t.Loader.Len()
@@ -475,7 +486,11 @@ func (t *Trainer) Step(b *loader.Batch) (*StepEnd, error) {
 	t.Optimizer.SetLR(lr)
 	c, h, w := t.Loader.Shape()
 	x := t.tape.Constant(tensor.FromSlice(b.Concat(), b.V()*b.N, c, h, w))
-	l := t.Method.Loss(method.Batch{X: x, V: b.V(), N: b.N, Labels: b.Labels})
+	mb := method.Batch{X: x, V: b.V(), N: b.N, Labels: b.Labels}
+	if nl, lh, lw := t.Loader.LocalShape(); nl > 0 {
+		mb.Local, mb.L = t.tape.Constant(tensor.FromSlice(b.LocalData, nl*b.N, c, lh, lw)), nl
+	}
+	l := t.Method.Loss(mb)
 	lv := float64(l.Item())
 	if testLossHook != nil {
 		lv = testLossHook(t.pos.GlobalStep, lv)

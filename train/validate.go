@@ -18,8 +18,21 @@ const MaxImageSize = 1024
 // train command's flags. Settings that need the data (a pooling grid larger than the feature
 // map, say) are checked when the trainer opens it.
 func (c *Config) Validate() error {
-	if _, err := method.Lookup(c.Method); err != nil {
+	fac, err := method.Lookup(c.Method)
+	if err != nil {
 		return err
+	}
+	if c.LocalCrops < 0 || c.LocalSize < 0 {
+		return fmt.Errorf("--local-crops and --local-size must not be negative, got %d and %d", c.LocalCrops, c.LocalSize)
+	}
+	if c.LocalCrops > 0 && !fac.MultiCrop {
+		return fmt.Errorf("--local-crops: method %s does not use multi-crop's local views", c.Method)
+	}
+	if c.Model.Predictor != nil && fac.Adjust == nil {
+		return fmt.Errorf("--pred-hidden: method %s has no predictor", c.Method)
+	}
+	if !(c.Lambda >= 0) || math.IsInf(c.Lambda, 0) || c.Prototypes < 0 {
+		return fmt.Errorf("--lambda and --prototypes must not be negative, got %g and %d", c.Lambda, c.Prototypes)
 	}
 	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 	switch {

@@ -23,6 +23,7 @@ type trainFlags struct {
 	model, head                string
 	channels, strides          intList
 	poolGrid, projDim, projHid int
+	predHid                    int
 	maxTime, ckptEvery         time.Duration
 	resume, jsonOut            bool
 	configFile                 string
@@ -40,6 +41,7 @@ func bindTrainFlags(fs *flag.FlagSet) *trainFlags {
 	fs.StringVar(&t.head, "head", "", "projection head: mlp2|mlp2-bn|mlp3-bn|linear|none (default mlp2)")
 	intFlag(fs, &t.projHid, "proj-hidden", 0, positiveInt, "projection head hidden width (default: the width of h; 512 in the recipe)")
 	intFlag(fs, &t.projDim, "proj-dim", 0, positiveInt, "projection (z) width (default 64; 128 for resnet and the recipe)")
+	intFlag(fs, &t.predHid, "pred-hidden", 0, positiveInt, "predictor hidden width, for the methods with a predictor (default: the method's)")
 	fs.StringVar(&c.Data, "data", d.Data, "dataset: fashion-mnist[:test], an image folder, a CSV/.npy file, IDX or CIFAR files")
 	intFlag(fs, &c.Epochs, "epochs", d.Epochs, positiveInt, "epochs to train (on --resume: the run's new length)")
 	intFlag(fs, &c.BatchSize, "batch-size", d.BatchSize, atLeast(2), "images per step (each gives two views)")
@@ -65,6 +67,10 @@ func bindTrainFlags(fs *flag.FlagSet) *trainFlags {
 	intFlag(fs, &c.LogEvery, "log-every", d.LogEvery, positiveInt, "write a metrics.jsonl line every this many steps")
 	intFlag(fs, &c.QueueSize, "queue-size", 0, positiveInt, "MoCo queue length (default 4096)")
 	floatFlag(fs, &c.EMAMomentum, "ema-momentum", 0, openUnit, "MoCo/BYOL base momentum of the target encoder (default 0.99)")
+	floatFlag(fs, &c.Lambda, "lambda", 0, positiveFloat, "Barlow Twins off-diagonal weight λ (default 0.0051)")
+	intFlag(fs, &c.Prototypes, "prototypes", 0, atLeast(2), "SwAV prototypes / DINO output width (default 300 / 1024)")
+	intFlag(fs, &c.LocalCrops, "local-crops", 0, nonNegInt, "multi-crop: local views per image besides the two global ones (simclr, swav, dino)")
+	intFlag(fs, &c.LocalSize, "local-size", 0, positiveInt, "multi-crop: local view side in pixels (default 3/7 of the image size)")
 	intFlag(fs, &c.MaxSteps, "max-steps", 0, positiveInt, "stop after this many steps in total")
 	fs.BoolVar(&t.jsonOut, "json", false, "print the result as JSON on stdout")
 	fs.StringVar(&t.configFile, "config", "", "YAML or JSON file whose keys are these flag names (flags given on the command line win)")
@@ -106,6 +112,9 @@ func (t *trainFlags) resolve(base *models.Config, given map[string]bool) {
 	}
 	if t.projDim > 0 {
 		m.Head.Out = t.projDim
+	}
+	if t.predHid > 0 {
+		m.Predictor = &models.HeadConfig{Kind: models.HeadMLP2BN, Hidden: t.predHid}
 	}
 	t.cfg.Model = m
 }
