@@ -29,7 +29,7 @@ type BarlowTwins struct {
 }
 
 func init() {
-	Register("barlow-twins", Factory{New: func(m *models.Model, cfg Config) (Method, error) { return NewBarlowTwins(m, cfg) }})
+	Register("barlow-twins", Factory{DataParallel: true, New: func(m *models.Model, cfg Config) (Method, error) { return NewBarlowTwins(m, cfg) }})
 }
 
 // NewBarlowTwins trains m with the Barlow Twins loss at off-diagonal weight cfg.Lambda (default

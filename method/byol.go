@@ -35,7 +35,7 @@ type BYOL struct {
 }
 
 func init() {
-	Register("byol", Factory{Adjust: withPredictor, New: func(m *models.Model, cfg Config) (Method, error) { return NewBYOL(m, cfg) }})
+	Register("byol", Factory{DataParallel: true, Adjust: withPredictor, New: func(m *models.Model, cfg Config) (Method, error) { return NewBYOL(m, cfg) }})
 }
 
 // NewBYOL builds BYOL around m, which must have a predictor.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/contrastive-go/contrastive/autodiff"
@@ -383,6 +384,39 @@ func TestDataParallelFirstStepOfEveryMethod(t *testing.T) {
 		}
 		if comm.Rank() == 0 {
 			t.Logf("%s: loss %.6f, gradients within %.2g (%s)", name, got.Losses[0], worst, where)
+		}
+	}
+}
+
+// fakeRanks claims to be one of 2 ranks; factories must refuse it or be data-parallel.
+type fakeRanks struct{ dist.Local }
+
+func (fakeRanks) Size() int { return 2 }
+
+// TestMethodsWithoutDataParallelRefuseSeveralRanks: every registered method is either checked
+// by the data-parallel tests above or refuses a communicator of several ranks with an error.
+func TestMethodsWithoutDataParallelRefuseSeveralRanks(t *testing.T) {
+	for _, name := range Names() {
+		f, _ := Lookup(name)
+		if f.DataParallel != slices.Contains(dpAllMethods, name) {
+			t.Errorf("%s: DataParallel %v, but the data-parallel tests check %v", name, f.DataParallel, dpAllMethods)
+		}
+		if f.DataParallel {
+			continue
+		}
+		cfg := tinyConfig()
+		if f.Adjust != nil {
+			f.Adjust(&cfg)
+		}
+		m, err := models.Build(cfg, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.New(m, Config{Comm: fakeRanks{}}); err == nil || !strings.Contains(err.Error(), "data-parallel") {
+			t.Errorf("%s with 2 ranks: error %v, want a refusal naming data-parallel training", name, err)
+		}
+		if _, err := f.New(m, Config{Comm: dist.Local{}}); err != nil {
+			t.Errorf("%s with the local communicator: %v", name, err)
 		}
 	}
 }

@@ -85,6 +85,10 @@ type Factory struct {
 	Views int
 	// MultiCrop is true for methods that use multi-crop's local views (Batch.Local).
 	MultiCrop bool
+	// DataParallel is true for methods that train on several ranks (Config.Comm), their
+	// in-batch terms over the global batch (dataparallel.go). New refuses a Comm of several
+	// ranks for the others, rather than silently computing each rank's loss on its own share.
+	DataParallel bool
 }
 
 var registry = map[string]Factory{}
@@ -96,6 +100,15 @@ func Register(name string, f Factory) {
 	}
 	if f.Views == 0 {
 		f.Views = 2
+	}
+	if !f.DataParallel && f.New != nil {
+		inner := f.New
+		f.New = func(m *models.Model, cfg Config) (Method, error) {
+			if cfg.Comm != nil && cfg.Comm.Size() > 1 {
+				return nil, fmt.Errorf("%s does not support data-parallel training yet (%d processes): run it in one process", name, cfg.Comm.Size())
+			}
+			return inner(m, cfg)
+		}
 	}
 	registry[name] = f
 }

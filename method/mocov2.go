@@ -72,7 +72,7 @@ type MoCoV2 struct {
 const minSplitBN = 16
 
 func init() {
-	Register("moco-v2", Factory{New: func(m *models.Model, cfg Config) (Method, error) { return NewMoCoV2(m, cfg) }})
+	Register("moco-v2", Factory{DataParallel: true, New: func(m *models.Model, cfg Config) (Method, error) { return NewMoCoV2(m, cfg) }})
 }
 
 // NewMoCoV2 builds MoCo v2 around m (the query encoder); see MoCoV2 for the defaults.

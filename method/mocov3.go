@@ -38,7 +38,7 @@ type MoCoV3 struct {
 }
 
 func init() {
-	Register("moco-v3", Factory{Adjust: withPredictor, New: func(m *models.Model, cfg Config) (Method, error) { return NewMoCoV3(m, cfg) }})
+	Register("moco-v3", Factory{DataParallel: true, Adjust: withPredictor, New: func(m *models.Model, cfg Config) (Method, error) { return NewMoCoV3(m, cfg) }})
 }
 
 // NewMoCoV3 builds MoCo v3 around m, which must have a predictor.

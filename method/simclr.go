@@ -27,7 +27,7 @@ type SimCLR struct {
 }
 
 func init() {
-	Register("simclr", Factory{MultiCrop: true, New: func(m *models.Model, cfg Config) (Method, error) { return NewSimCLR(m, cfg) }})
+	Register("simclr", Factory{DataParallel: true, MultiCrop: true, New: func(m *models.Model, cfg Config) (Method, error) { return NewSimCLR(m, cfg) }})
 }
 
 // NewSimCLR trains m with NT-Xent at cfg.Temperature (default 0.5).

@@ -30,7 +30,7 @@ type SimSiam struct {
 }
 
 func init() {
-	Register("simsiam", Factory{Adjust: withPredictor, New: func(m *models.Model, cfg Config) (Method, error) { return NewSimSiam(m, cfg) }})
+	Register("simsiam", Factory{DataParallel: true, Adjust: withPredictor, New: func(m *models.Model, cfg Config) (Method, error) { return NewSimSiam(m, cfg) }})
 }
 
 // NewSimSiam builds SimSiam around m, which must have a predictor.

@@ -33,7 +33,7 @@ type SupCon struct {
 }
 
 func init() {
-	Register("supcon", Factory{NeedsLabels: true, New: func(m *models.Model, cfg Config) (Method, error) { return NewSupCon(m, cfg) }})
+	Register("supcon", Factory{DataParallel: true, NeedsLabels: true, New: func(m *models.Model, cfg Config) (Method, error) { return NewSupCon(m, cfg) }})
 }
 
 // NewSupCon trains m with the supervised contrastive loss at cfg.Temperature (default 0.1); every

@@ -27,7 +27,7 @@ type VICReg struct {
 }
 
 func init() {
-	Register("vicreg", Factory{New: func(m *models.Model, cfg Config) (Method, error) { return NewVICReg(m, cfg) }})
+	Register("vicreg", Factory{DataParallel: true, New: func(m *models.Model, cfg Config) (Method, error) { return NewVICReg(m, cfg) }})
 }
 
 // NewVICReg trains m with VICReg at the paper's weights (λ = μ = 25, ν = 1); cfg carries only
