@@ -48,14 +48,15 @@ type Config struct {
 	// Strides are small-cnn's convolution strides (default [1,2,2]).
 	Strides []int `json:"strides,omitempty"`
 	// PoolGrid selects small-cnn's features: 1 global average pool, g > 1 adaptive pool to g×g
-	// then flatten (default DefaultPoolGrid, 2).
+	// then flatten (default DefaultPoolGrid, 4).
 	PoolGrid int `json:"pool_grid,omitempty"`
 	// InputDim is the mlp encoder's input length.
 	InputDim int `json:"input_dim,omitempty"`
 	// Hidden are the mlp encoder's widths (default [512,128]).
 	Hidden []int `json:"hidden,omitempty"`
-	// Head is the projection head (default mlp2 with the width of h as hidden width: for
-	// small-cnn's defaults 512→512→128, the recipe; Reference() sets the reference's 128→128→64).
+	// Head is the projection head (default mlp2; hidden width 512 for small-cnn, the width of h
+	// otherwise: for small-cnn's defaults 2048→512→128, the recipe; Reference() sets the
+	// reference's 128→128→64).
 	Head HeadConfig `json:"head"`
 	// Predictor, when set, adds a prediction head on z (BYOL, SimSiam).
 	Predictor *HeadConfig `json:"predictor,omitempty"`
@@ -105,10 +106,10 @@ func Build(cfg Config, seed uint64) (*Model, error) {
 		return nil, err
 	}
 	var err error
-	defOut := 64
+	defOut, defHidden := 64, 0 // defHidden 0: the width of h
 	switch cfg.Name {
 	case SmallCNNName:
-		defOut = 128
+		defOut, defHidden = 128, smallCNNHidden
 		o := SmallCNN{InChannels: cfg.InChannels, Channels: cfg.Channels, Strides: cfg.Strides, PoolGrid: cfg.PoolGrid}
 		m.Encoder, m.FeatureDim, err = NewSmallCNN(rng, o)
 		if err == nil {
@@ -133,7 +134,7 @@ func Build(cfg Config, seed uint64) (*Model, error) {
 	}
 	h := &cfg.Head
 	h.Kind = cmp.Or(h.Kind, HeadMLP2)
-	h.Hidden, h.Out = cmp.Or(h.Hidden, m.FeatureDim), cmp.Or(h.Out, defOut)
+	h.Hidden, h.Out = cmp.Or(h.Hidden, defHidden, m.FeatureDim), cmp.Or(h.Out, defOut)
 	if m.Head, m.ProjDim, err = NewHead(rng, h.Kind, m.FeatureDim, h.Hidden, h.Out, h.FinalBN); err != nil {
 		return nil, fmt.Errorf("head: %w", err)
 	}

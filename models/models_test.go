@@ -50,7 +50,7 @@ func sorted(s []string) []string {
 }
 
 func TestReferenceMatchesTorchRef(t *testing.T) {
-	for _, cfg := range []Config{Reference(), {Name: SmallCNNName, PoolGrid: 1, Head: HeadConfig{Out: 64}}} {
+	for _, cfg := range []Config{Reference(), {Name: SmallCNNName, PoolGrid: 1, Head: HeadConfig{Hidden: 128, Out: 64}}} {
 		m := build(t, cfg, 1)
 		if n := m.NumParams(); n != 117664 {
 			t.Errorf("%+v: %d parameters, want 117,664", cfg, n)
@@ -75,13 +75,13 @@ func TestReferenceMatchesTorchRef(t *testing.T) {
 }
 
 // TestSmallCNNDefaultsAreTheRecipe: "small-cnn" means one model in the library and the CLI, the
-// default recipe (2×2 pooling grid, 512→512→128 head); Reference() is DESIGN.md's CNN.
+// default recipe (4×4 pooling grid, 2048→512→128 head); Reference() is DESIGN.md's CNN.
 func TestSmallCNNDefaultsAreTheRecipe(t *testing.T) {
 	m := build(t, Config{Name: SmallCNNName}, 1)
-	want := Config{Name: SmallCNNName, InChannels: 1, Channels: []int{32, 64, 128}, Strides: []int{1, 2, 2}, PoolGrid: 2,
+	want := Config{Name: SmallCNNName, InChannels: 1, Channels: []int{32, 64, 128}, Strides: []int{1, 2, 2}, PoolGrid: 4,
 		Head: HeadConfig{Kind: HeadMLP2, Hidden: 512, Out: 128}}
-	if !reflect.DeepEqual(m.Config, want) || m.FeatureDim != 512 || m.ProjDim != 128 || m.NumParams() != 421216 {
-		t.Errorf("small-cnn defaults: %+v, h %d, z %d, %d parameters; want %+v, 512, 128, 421,216", m.Config, m.FeatureDim, m.ProjDim, m.NumParams(), want)
+	if !reflect.DeepEqual(m.Config, want) || m.FeatureDim != 2048 || m.ProjDim != 128 || m.NumParams() != 1207648 {
+		t.Errorf("small-cnn defaults: %+v, h %d, z %d, %d parameters; want %+v, 2048, 128, 1,207,648", m.Config, m.FeatureDim, m.ProjDim, m.NumParams(), want)
 	}
 }
 

@@ -61,7 +61,8 @@ func (GlobalAvgPool) Forward(x *autodiff.Var) *autodiff.Var { return autodiff.Gl
 
 // AdaptiveAvgPool2d is torch.nn.AdaptiveAvgPool2d(Out): [N,C,H,W] → [N,C,Out,Out]. Output cell i
 // along an axis of size H averages rows ⌊i·H/Out⌋ to ⌈(i+1)·H/Out⌉ − 1, so windows overlap when
-// Out does not divide H (7 → 2: rows 0–3 and 3–6), exactly as PyTorch.
+// Out does not divide H (7 → 2: rows 0–3 and 3–6), exactly as PyTorch; for Out > H cells repeat
+// rows (3 → 4: rows 0, 0–1, 1–2, 2), as PyTorch does too.
 type AdaptiveAvgPool2d struct {
 	stateless
 	Out int
@@ -79,8 +80,8 @@ func window(i, n, out int) (lo, hi int) {
 // Gradient: each input of a cell's window receives dS/dcell divided by the window's size.
 func AdaptiveAvgPool(x *autodiff.Var, out int) *autodiff.Var {
 	s := x.Shape()
-	if len(s) != 4 || out < 1 || out > s[2] || out > s[3] {
-		panic(fmt.Sprintf("nn.AdaptiveAvgPool: x must be [N,C,H,W] with H, W ≥ out=%d, got %v", out, s))
+	if len(s) != 4 || out < 1 {
+		panic(fmt.Sprintf("nn.AdaptiveAvgPool: x must be [N,C,H,W] and out ≥ 1, got out=%d and %v", out, s))
 	}
 	planes, h, w := s[0]*s[1], s[2], s[3]
 	y := autodiff.Node("AdaptiveAvgPool", false, []int{s[0], s[1], out, out}, x)
