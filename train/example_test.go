@@ -41,5 +41,5 @@ func ExampleTrainer() {
 		return
 	}
 	fmt.Printf("%d steps of %d, stopped: %s\n", res.Steps, t.TotalSteps, res.Stopped)
-	// Output: 3 steps of 1560, stopped: enough for an example
+	// Output: 3 steps of 1872, stopped: enough for an example
 }
