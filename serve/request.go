@@ -195,10 +195,8 @@ func parseSearch(contentType string, query url.Values, body io.Reader, dim, defK
 		if len(req.Vector) != dim {
 			return searchInput{}, errorf(http.StatusBadRequest, "the vector has %d values but the index holds %d-d vectors", len(req.Vector), dim)
 		}
-		for _, v := range req.Vector {
-			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-				return searchInput{}, errorf(http.StatusBadRequest, "the vector has a non-finite value")
-			}
+		if err := checkDirection(req.Vector); err != nil {
+			return searchInput{}, err
 		}
 		if req.K != nil {
 			if *req.K < 1 || *req.K > maxK {
@@ -218,4 +216,25 @@ func parseSearch(contentType string, query url.Values, body io.Reader, dim, defK
 		}
 	}
 	return searchInput{image: &parts[0], k: k}, nil
+}
+
+// minNorm is the smallest L2 norm a query vector may have: index.Normalize divides by
+// max(‖v‖, 1e-12), so a shorter vector would not come out of length 1 and its cosine scores
+// would mean nothing (and all-zero vectors score 0 against everything).
+const minNorm = 1e-12
+
+// checkDirection refuses a vector holding NaN or ±Inf, or whose norm is below minNorm: it has no
+// direction to search for.
+func checkDirection(v []float32) error {
+	var s float64
+	for _, x := range v {
+		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+			return errorf(http.StatusBadRequest, "the vector has a non-finite value (NaN or Inf)")
+		}
+		s += float64(x) * float64(x)
+	}
+	if math.Sqrt(s) < minNorm {
+		return errorf(http.StatusBadRequest, "the vector has no direction: its norm is %.3g, below %g (all zeros or too small to normalise)", math.Sqrt(s), minNorm)
+	}
+	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"mime/multipart"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -360,5 +361,34 @@ func TestShutdownLetsARequestInFlightFinish(t *testing.T) {
 	}
 	if _, err := f.client.Get(f.url + "/healthz"); err == nil {
 		t.Errorf("the server still answers after shutdown")
+	}
+}
+
+func TestAQueryVectorWithoutDirectionGetsA400(t *testing.T) {
+	f := newFixture(t, 10, Options{})
+	d := f.emb.Dim()
+	tiny := make([]string, d)
+	zero := make([]string, d)
+	for i := range tiny {
+		tiny[i], zero[i] = "1e-45", "0"
+	}
+	for name, vec := range map[string][]string{"all 1e-45": tiny, "all zero": zero} {
+		body := `{"vector": [` + strings.Join(vec, ",") + `], "k": 3}`
+		r := f.do(t, "POST", "/v1/search", "application/json", []byte(body))
+		var e struct{ Error string }
+		json.Unmarshal(r.body, &e)
+		if r.code != http.StatusBadRequest || !strings.Contains(e.Error, "no direction") || strings.Count(e.Error, ". ") > 0 {
+			t.Errorf("%s: status %d, body %s; want 400 saying the vector has no direction", name, r.code, r.body)
+		}
+	}
+}
+
+func TestAnAnswerThatCannotBeEncodedIsAnError(t *testing.T) {
+	rec := httptest.NewRecorder()
+	if err := writeJSON(rec, http.StatusOK, map[string]float32{"score": float32(math.NaN())}); err == nil {
+		t.Fatal("writeJSON encoded a NaN without an error")
+	}
+	if rec.Body.Len() != 0 || rec.Code != http.StatusOK && rec.Code != 0 {
+		t.Errorf("writeJSON wrote %d %q before failing", rec.Code, rec.Body.String())
 	}
 }

@@ -18,6 +18,7 @@
 package serve
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -253,11 +254,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h(sw, r)
 }
 
-func writeJSON(w http.ResponseWriter, code int, v any) {
+// writeJSON encodes v and writes it with status code. An encoding failure (a NaN score, say)
+// must not become a 200 with an empty body: it is returned, and the caller answers 500.
+func writeJSON(w http.ResponseWriter, code int, v any) error {
+	var b bytes.Buffer
+	if err := json.NewEncoder(&b).Encode(v); err != nil {
+		return fmt.Errorf("encoding the answer: %w", err)
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(code)
-	json.NewEncoder(w).Encode(v)
+	w.Write(b.Bytes())
+	return nil
 }
 
 func writeError(w http.ResponseWriter, err error) {
@@ -267,14 +275,13 @@ func writeError(w http.ResponseWriter, err error) {
 	if errors.As(err, &mb) {
 		msg = fmt.Sprintf("the request body is over the limit of %d bytes", mb.Limit)
 	}
-	writeJSON(w, code, map[string]string{"error": msg})
+	writeJSON(w, code, map[string]string{"error": msg}) // a map of strings always encodes
 }
 
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) error {
-	writeJSON(w, http.StatusOK, map[string]any{
+	return writeJSON(w, http.StatusOK, map[string]any{
 		"status": "ok", "vectors": s.idx.Len(), "dim": s.idx.Dim(), "model": s.idx.Model(), "images": s.emb != nil,
 	})
-	return nil
 }
 
 func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) error {
@@ -362,7 +369,9 @@ func (s *Server) handleEmbed(w http.ResponseWriter, r *http.Request) error {
 	if len(res.Names) != len(res.Vectors) {
 		res.Names = nil
 	}
-	writeJSON(w, http.StatusOK, res)
+	if err := writeJSON(w, http.StatusOK, res); err != nil {
+		return s.internal(r, err)
+	}
 	return nil
 }
 
@@ -420,7 +429,9 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) error {
 		res.Results[i] = Result{ID: s.idx.ID(h.Row), Score: h.Score, Label: s.idx.ClassName(h.Row)}
 	}
 	res.TookMS = float64(time.Since(start).Microseconds()) / 1000
-	writeJSON(w, http.StatusOK, res)
+	if err := writeJSON(w, http.StatusOK, res); err != nil {
+		return s.internal(r, err)
+	}
 	return nil
 }
 
