@@ -53,9 +53,8 @@ type Header struct {
 	Meta
 	IDBytes int64      `json:"id_bytes"`
 	ANN     *ANNHeader `json:"ann,omitempty"`
-	// LogID names the update log that belongs to this file (see log.go) and LogSeq is the
-	// sequence number of the last log record already folded into it.
-	LogID  string `json:"log_id,omitempty"`
+	// LogSeq is the sequence number of the last update-log record folded into this file (see
+	// log.go): records up to it are not replayed.
 	LogSeq uint64 `json:"log_seq,omitempty"`
 	CRC32C uint32 `json:"crc32c"`
 }
@@ -175,7 +174,7 @@ func Read(r io.Reader, size int64) (*Index, error) {
 	}
 	crc := crc32.New(castagnoli)
 	tr := io.TeeReader(r, crc)
-	x := &Index{meta: h.Meta, vectors: make([]float32, count*dim), labels: make([]int32, count), ids: make([]string, count), logID: h.LogID, logSeq: h.LogSeq}
+	x := &Index{meta: h.Meta, vectors: make([]float32, count*dim), labels: make([]int32, count), ids: make([]string, count), logSeq: h.LogSeq, crc: h.CRC32C}
 	if err := readF32(tr, x.vectors); err != nil {
 		return nil, bad("reading the vectors: %v", err)
 	}
@@ -311,7 +310,7 @@ func (x *Index) body(w io.Writer) error {
 
 // header computes the header, including the checksum of the body.
 func (x *Index) header() Header {
-	h := Header{Format: FormatVersion, Count: len(x.ids), Normalized: true, Meta: x.meta, LogID: x.logID, LogSeq: x.logSeq}
+	h := Header{Format: FormatVersion, Count: len(x.ids), Normalized: true, Meta: x.meta, LogSeq: x.logSeq}
 	if x.ann != nil {
 		h.Format = FormatANN
 		h.ANN = x.ann.header(len(x.ids), x.meta.Dim)
@@ -328,6 +327,7 @@ func (x *Index) header() Header {
 // WriteTo writes the index in the file format to w.
 func (x *Index) WriteTo(w io.Writer) (int64, error) {
 	h := x.header()
+	x.crc = h.CRC32C
 	hb, err := json.Marshal(h)
 	if err != nil {
 		return 0, err

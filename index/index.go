@@ -64,8 +64,8 @@ type Index struct {
 	ids     []string
 	idset   map[string]int // built lazily by Add
 	ann     *ann           // nil: exact search only
-	logID   string         // the update log's id and the last record folded in (Header)
-	logSeq  uint64
+	logSeq  uint64         // the last update-log record folded in (Header.LogSeq)
+	crc     uint32         // the CRC-32C of the body, as last read or written
 }
 
 // New returns an empty index for vectors described by m.
