@@ -78,29 +78,44 @@ func TestStoreAddsDeletesCompactsAndReopens(t *testing.T) {
 			if n, err := s.Add(b); err != nil || n != 300 {
 				t.Fatalf("Add: %d, %v", n, err)
 			}
+			// An approximate search may miss an item now and then (a node the heuristic left
+			// with few links); exact search never does. Deleted items never come back.
 			check := func(stage string, s *Store, deleted map[string]bool) {
 				t.Helper()
-				for i := 0; i < 300; i += 7 {
-					for mode, rs := range searchAll(t, s, nv[i*d:(i+1)*d], 10) {
-						if rs[0].ID != fmt.Sprintf("n%d", i) && !deleted[fmt.Sprintf("n%d", i)] {
-							t.Fatalf("%s %s: added n%d is not its own nearest: %v", stage, mode, i, ids(rs))
+				misses := map[string]int{}
+				tried := 0
+				own := func(mode, id string, rs []Result) {
+					if !deleted[id] && rs[0].ID != id {
+						misses[mode]++
+						if mode == "exact" {
+							t.Fatalf("%s %s: %s is not its own nearest: %v", stage, mode, id, ids(rs))
 						}
-						if rs[0].ID == fmt.Sprintf("n%d", i) && rs[0].Label != "new" {
-							t.Fatalf("%s %s: n%d has label %q", stage, mode, i, rs[0].Label)
+					}
+				}
+				for i := 0; i < 300; i += 7 {
+					id := fmt.Sprintf("n%d", i)
+					tried++
+					for mode, rs := range searchAll(t, s, nv[i*d:(i+1)*d], 10) {
+						own(mode, id, rs)
+						if rs[0].ID == id && rs[0].Label != "new" {
+							t.Fatalf("%s %s: %s has label %q", stage, mode, id, rs[0].Label)
 						}
 					}
 				}
 				for i := 0; i < 2000; i += 13 {
+					id := fmt.Sprintf("v%d", i)
+					tried++
 					for mode, rs := range searchAll(t, s, v[i*d:(i+1)*d], 20) {
 						for _, r := range rs {
 							if deleted[r.ID] {
-								t.Fatalf("%s %s: deleted %s came back for v%d", stage, mode, r.ID, i)
+								t.Fatalf("%s %s: deleted %s came back for %s", stage, mode, r.ID, id)
 							}
 						}
-						if id := fmt.Sprintf("v%d", i); !deleted[id] && rs[0].ID != id {
-							t.Fatalf("%s %s: v%d is not its own nearest: %v", stage, mode, i, ids(rs))
-						}
+						own(mode, id, rs)
 					}
+				}
+				if misses["ann"] > tried/50 {
+					t.Fatalf("%s: %d of %d items not found first by their own vector", stage, misses["ann"], tried)
 				}
 				if want := 2300 - len(deleted); s.Len() != want {
 					t.Fatalf("%s: %d items, want %d", stage, s.Len(), want)
@@ -210,6 +225,7 @@ func TestConcurrentSearchesDuringUpdatesAndCompaction(t *testing.T) {
 	}
 	defer s.Close()
 	var stop atomic.Bool
+	var annMisses, annTried atomic.Int64
 	var gone sync.Map // ids deleted (from before the search starts)
 	var wg sync.WaitGroup
 	errc := make(chan error, 4)
@@ -228,9 +244,13 @@ func TestConcurrentSearchesDuringUpdatesAndCompaction(t *testing.T) {
 					return
 				}
 				if rs[0][0].ID != fmt.Sprintf("v%d", row) {
-					errc <- fmt.Errorf("v%d not found first: %v", row, ids(rs[0]))
-					return
+					if i%2 == 0 { // exact: never
+						errc <- fmt.Errorf("v%d not found first by exact search: %v", row, ids(rs[0]))
+						return
+					}
+					annMisses.Add(1)
 				}
+				annTried.Add(int64(i % 2))
 				for _, r := range rs[0] {
 					if deletedBefore[r.ID] {
 						errc <- fmt.Errorf("deleted %s returned", r.ID)
@@ -270,6 +290,9 @@ func TestConcurrentSearchesDuringUpdatesAndCompaction(t *testing.T) {
 	close(errc)
 	for err := range errc {
 		t.Error(err)
+	}
+	if annMisses.Load() > annTried.Load()/50 {
+		t.Errorf("graph search missed %d of %d items present throughout", annMisses.Load(), annTried.Load())
 	}
 	if st := s.Stats(); st.Compactions < 2 || st.Items != 1500+400-800 {
 		t.Errorf("stats %+v: want ≥ 2 compactions (one in the background) and 1100 items", st)
