@@ -233,3 +233,15 @@ func (s *Store) Kind() string {
 	}
 	return KindExact
 }
+
+// AddIndex adds every row of x (vectors, ids, labels) to the store.
+func (s *Store) AddIndex(x *Index) (int, error) {
+	if x.Len() == 0 {
+		return 0, nil
+	}
+	labels := make([]int, x.Len())
+	for i := range labels {
+		labels[i] = x.Label(i)
+	}
+	return s.Add(Batch{Vectors: x.vectors, IDs: x.ids, Labels: labels, Classes: x.meta.Classes})
+}
