@@ -72,8 +72,15 @@ type Config struct {
 	LocalCrops int `json:"local-crops,omitempty"`
 	LocalSize  int `json:"local-size,omitempty"`
 
-	Out             string   `json:"out"`
-	MaxTime         Duration `json:"max-time,omitempty"`
+	Out     string   `json:"out"`
+	MaxTime Duration `json:"max-time,omitempty"`
+	// FitEpochs chooses Epochs (a fresh run with MaxTime only) from the speed measured over the
+	// first steps, so that the learning-rate schedule ends within MaxTime instead of being cut
+	// by it: the CLI sets it when --max-time is given without --epochs. The choice is printed and
+	// recorded as "epochs" in config.json and the checkpoint, so a resumed run keeps it, and
+	// --epochs with that number repeats the run (the warm-up, during which the choice is made,
+	// does not depend on the total).
+	FitEpochs       bool     `json:"fit-epochs,omitempty"`
 	CheckpointEvery Duration `json:"checkpoint-every,omitempty"`
 	SkipBad         bool     `json:"skip-bad,omitempty"`
 	// KNNEvery evaluates the weighted kNN monitor every this many epochs (0: only at the end, -1: never).
@@ -100,7 +107,9 @@ type Config struct {
 // searches in the README (RecipeModel: the reference CNN's three conv layers, but h is the last
 // feature map average-pooled to 4×4 and flattened (2048-d) instead of a global average pool
 // (128-d); a 2048→512→128 projection head; the small-gray augmentation). Six epochs let the
-// cosine schedule finish within about 20 minutes on two cores.
+// cosine schedule finish within about 20 minutes on the slowest two cores we measured (Zen 1);
+// with MaxTime and FitEpochs (the CLI's --max-time without --epochs) the length is chosen from
+// the machine's measured speed instead.
 func Default() Config {
 	return Config{
 		Method:      "simclr",

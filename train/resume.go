@@ -17,12 +17,13 @@ import (
 //	data              the same data at another path (a moved folder); it must hold as many
 //	                  samples as the run was trained on
 //	out               where the run is read and written (a copied or moved directory)
+//	fit-epochs        ignored on resume: the run's length was chosen when it started
 //	max-time, max-steps, checkpoint-every, knn-every, monitor-size, log-every, workers, skip-bad
 //	                  how this leg of the run is stopped, saved, monitored, logged and fed
 var changeable = map[string]bool{
 	"epochs": true, "data": true, "out": true, "max-time": true, "max-steps": true,
 	"checkpoint-every": true, "knn-every": true, "monitor-size": true, "log-every": true,
-	"workers": true, "skip-bad": true,
+	"workers": true, "skip-bad": true, "fit-epochs": true,
 }
 
 // perLeg are the limits of one invocation: on resume they come from the request (its defaults

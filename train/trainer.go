@@ -102,6 +102,7 @@ type Trainer struct {
 	knn       float64 // the kNN monitor's last score
 	stopWhy   string
 	lastSaved time.Time
+	fit       fitState // Config.FitEpochs: the epoch fit in progress (fit.go)
 }
 
 // Run trains as cfg says (cfg.Resume continues the run in cfg.Out), with the standard hooks,
@@ -355,6 +356,7 @@ func (t *Trainer) Run(ctx context.Context) (res *Result, err error) {
 	if err := t.prepareDir(); err != nil {
 		return nil, err
 	}
+	t.startFit()
 	defer func() {
 		if herr := t.emitEnd(res, err); herr != nil && err == nil {
 			res, err = nil, herr
@@ -388,6 +390,12 @@ func (t *Trainer) prepareDir() error {
 	if t.stored == nil && t.Config.Overwrite {
 		os.Remove(filepath.Join(out, modeldir.CheckpointFile)) // a crash before the first save must not resume the old run
 	}
+	return t.writeConfig()
+}
+
+// writeConfig writes config.json: the configuration and the model it resolved to.
+func (t *Trainer) writeConfig() error {
+	out := t.Config.Out
 	cfgJS, _ := json.MarshalIndent(struct {
 		Config
 		ResolvedModel models.Config `json:"resolved_model"`
@@ -450,6 +458,7 @@ func (t *Trainer) trainEpoch(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		t.fitStep()
 		sum += ev.Loss
 		n++
 		for _, h := range t.hooks {

@@ -50,7 +50,9 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("--temperature must be a finite number > 0, got %g", c.Temperature)
 	case !(c.Warmup >= 0) || !finite(c.Warmup):
 		return fmt.Errorf("--warmup-epochs must be a finite number >= 0, got %g", c.Warmup)
-	case c.Warmup > float64(c.Epochs):
+	case c.FitEpochs && c.MaxTime <= 0:
+		return fmt.Errorf("fitting the epochs to the time (FitEpochs) needs --max-time")
+	case c.Warmup > float64(c.Epochs) && !c.FitEpochs:
 		return fmt.Errorf("--warmup-epochs %g is longer than the run (--epochs %d)", c.Warmup, c.Epochs)
 	case c.ImageSize < 0 || c.ImageSize > MaxImageSize:
 		return fmt.Errorf("--image-size must be between 1 and %d, got %d", MaxImageSize, c.ImageSize)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -94,4 +95,24 @@ func writeFile(t *testing.T, dir, name, content string) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// --max-time without --epochs fits the epochs to the time; with --epochs the user's number holds.
+func TestTrainMaxTimeWithoutEpochsFitsThem(t *testing.T) {
+	_, dataDir := embedTestModel(t)
+	dir := t.TempDir()
+	small := []string{"--data", dataDir, "--batch-size", "32", "--max-steps", "14", "--channels", "8,16", "--strides", "2,2", "--proj-dim", "16", "--knn-every", "-1", "--json"}
+	for _, c := range []struct {
+		extra []string
+		fit   bool
+	}{{[]string{"--max-time", "1h"}, true}, {[]string{"--max-time", "1h", "--epochs", "3"}, false}, {nil, false}} {
+		out := filepath.Join(dir, fmt.Sprint(len(c.extra)))
+		code, _, errs := runCLI(append(append([]string{"train", "--out", out}, small...), c.extra...)...)
+		if code != 0 {
+			t.Fatalf("train %v: exit %d: %s", c.extra, code, errs)
+		}
+		if got := strings.Contains(errs, "auto: --epochs "); got != c.fit {
+			t.Errorf("train %v: fitted the epochs: %v, want %v; stderr:\n%s", c.extra, got, c.fit, errs)
+		}
+	}
 }

@@ -58,7 +58,7 @@ func bindTrainFlags(fs *flag.FlagSet) *trainFlags {
 	fs.BoolVar(&t.resume, "resume", false, "continue the run in --out from its last checkpoint, with its stored configuration")
 	fs.BoolVar(&c.Overwrite, "overwrite", false, "replace the model, metrics and checkpoint that --out already holds")
 	fs.Uint64Var(&c.Seed, "seed", d.Seed, "random seed (initialisation, order, augmentations)")
-	durationFlag(fs, &t.maxTime, "max-time", 0, positiveDur, "stop (with a checkpoint) after this long, e.g. 20m")
+	durationFlag(fs, &t.maxTime, "max-time", 0, positiveDur, "stop (with a checkpoint) after this long, e.g. 20m; without --epochs, the epochs are chosen from the measured speed so the schedule ends in time")
 	durationFlag(fs, &t.ckptEvery, "checkpoint-every", 10*time.Minute, positiveDur, "also checkpoint at this interval inside an epoch")
 	fs.BoolVar(&c.SkipBad, "skip-bad", false, "skip unreadable images (listed in a summary) instead of failing")
 	intFlag(fs, &c.Workers, "workers", 0, nonNegInt, "augmentation goroutines (0: one per core)")
@@ -137,6 +137,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	cfg := t.cfg
 	if !t.resume {
 		t.resolve(nil, given)
+		t.cfg.FitEpochs = given["max-time"] && !given["epochs"]
 		cfg = t.cfg
 	} else {
 		if cfg.Overwrite {
