@@ -15,6 +15,10 @@ type BuildOptions struct {
 	// Into, when set, is an existing index to add to; it must have been made by the same model
 	// with the same features. Items whose id it already holds are not embedded again.
 	Into *Index
+	// Store, when set instead of Into, is an open store to add to: the same checks as Into, its
+	// items are not embedded again, and Build returns a new Index holding only the new items
+	// (for Store.Add).
+	Store *Store
 	// Projection stores z = head(h) instead of the encoder's h (the default, and what is
 	// evaluated downstream).
 	Projection bool
@@ -54,18 +58,26 @@ func Build(md *modeldir.ModelDir, spec string, opt BuildOptions) (*Index, BuildS
 	ch := md.Channels()
 	size := md.Config.ImageSize
 	x := opt.Into
+	var has func(string) bool
+	var like *Meta
 	if x != nil {
-		if err := x.CheckModel(fp); err != nil {
-			return nil, st, fmt.Errorf("%w (model directory %s); build a new index for this model", err, md.Dir)
+		has, like = x.Has, &x.meta
+	} else if opt.Store != nil {
+		m := opt.Store.Meta()
+		has, like = opt.Store.Has, &m
+	}
+	if like != nil {
+		if like.Model != fp {
+			return nil, st, fmt.Errorf("%w: the index holds vectors of model %s but this model is %s (model directory %s); build a new index for this model", ErrModelMismatch, short(like.Model), short(fp), md.Dir)
 		}
-		if f := x.meta.Features; f != "" && f != features {
+		if f := like.Features; f != "" && f != features {
 			return nil, st, fmt.Errorf("the index holds %s features; add to it with the same choice of --projection", f)
 		}
-		if x.meta.Channels != 0 && x.meta.Channels != ch {
-			return nil, st, fmt.Errorf("the index was made from %d-channel images but the model takes %d", x.meta.Channels, ch)
+		if like.Channels != 0 && like.Channels != ch {
+			return nil, st, fmt.Errorf("the index was made from %d-channel images but the model takes %d", like.Channels, ch)
 		}
-		if x.meta.ImageSize > 0 {
-			size = x.meta.ImageSize
+		if like.ImageSize > 0 {
+			size = like.ImageSize
 		}
 	}
 	ds, err := data.OpenForModel(spec, data.ModelOptions{Channels: ch, Size: size, SkipBad: opt.SkipBad}, opt.Log)
@@ -73,16 +85,19 @@ func Build(md *modeldir.ModelDir, spec string, opt BuildOptions) (*Index, BuildS
 		return nil, st, err
 	}
 	total := ds.Len()
-	if x != nil {
+	if has != nil {
 		if p, ok := ds.(interface{ Paths() []string }); ok {
 			var keep []int
 			for i, id := range p.Paths() {
-				if !x.Has(id) {
+				if !has(id) {
 					keep = append(keep, i)
 				}
 			}
 			st.Skipped = total - len(keep)
 			if len(keep) == 0 {
+				if x == nil {
+					x, _ = New(*like)
+				}
 				return x, st, nil
 			}
 			if len(keep) < total {
@@ -113,6 +128,9 @@ func Build(md *modeldir.ModelDir, spec string, opt BuildOptions) (*Index, BuildS
 	}})
 	if err != nil {
 		return nil, st, err
+	}
+	if like != nil && like.Dim != res.D {
+		return nil, st, fmt.Errorf("the index holds %d-d vectors but the model gives %d-d %s", like.Dim, res.D, features)
 	}
 	if x == nil {
 		x, err = New(Meta{Model: fp, Dim: res.D, Features: features, ImageSize: size, Channels: ch})

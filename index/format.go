@@ -35,8 +35,12 @@ import (
 // Magic starts every index file.
 const Magic = "CTRIDX\r\n"
 
-// FormatVersion is the version of the format that Save writes and Read accepts.
-const FormatVersion = 1
+// FormatVersion is the version of the format that Save writes for an exact index; an index with
+// an approximate (HNSW) section is FormatANN. Read accepts both.
+const (
+	FormatVersion = 1
+	FormatANN     = 2
+)
 
 // MaxHeaderBytes bounds the JSON header.
 const MaxHeaderBytes = 16 << 20
@@ -47,8 +51,12 @@ type Header struct {
 	Count      int  `json:"count"`
 	Normalized bool `json:"normalized"`
 	Meta
-	IDBytes int64  `json:"id_bytes"`
-	CRC32C  uint32 `json:"crc32c"`
+	IDBytes int64      `json:"id_bytes"`
+	ANN     *ANNHeader `json:"ann,omitempty"`
+	// LogSeq is the sequence number of the last update-log record folded into this file (see
+	// log.go): records up to it are not replayed.
+	LogSeq uint64 `json:"log_seq,omitempty"`
+	CRC32C uint32 `json:"crc32c"`
 }
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -60,6 +68,10 @@ func f32Bytes(v []float32) []byte {
 	if len(v) == 0 {
 		return nil
 	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(&v[0])), 4*len(v))
+}
+
+func u32Bytes(v []uint32) []byte {
 	return unsafe.Slice((*byte)(unsafe.Pointer(&v[0])), 4*len(v))
 }
 
@@ -130,8 +142,8 @@ func Read(r io.Reader, size int64) (*Index, error) {
 	if dec.More() {
 		return nil, bad("header: data after the JSON object")
 	}
-	if h.Format != FormatVersion {
-		return nil, bad("format version %d (this program reads version %d)", h.Format, FormatVersion)
+	if h.Format != FormatVersion && h.Format != FormatANN || (h.Format == FormatANN) != (h.ANN != nil) {
+		return nil, bad("format version %d (this program reads versions %d and %d, the latter with an \"ann\" section)", h.Format, FormatVersion, FormatANN)
 	}
 	if !h.Normalized {
 		return nil, bad("header says the vectors are not normalized")
@@ -147,12 +159,22 @@ func Read(r io.Reader, size int64) (*Index, error) {
 	if count > body/4 || count*dim > body/4 {
 		return nil, bad("count %d × dim %d does not fit in %d bytes", count, dim, body)
 	}
-	if want := 4*count*dim + 4*count + h.IDBytes; want != body || h.IDBytes < 4*count {
-		return nil, bad("the header promises %d bytes after it (count %d, dim %d, id_bytes %d) but the file has %d", want, count, dim, h.IDBytes, body)
+	var annBytes int64
+	if h.ANN != nil {
+		if err := checkANNHeader(h.ANN, int(count), int(dim)); err != nil {
+			return nil, err
+		}
+		annBytes = h.ANN.Bytes
+	}
+	if h.IDBytes > body || annBytes > body {
+		return nil, bad("id_bytes %d or ann bytes %d is over the %d bytes after the header", h.IDBytes, annBytes, body)
+	}
+	if want := 4*count*dim + 4*count + h.IDBytes + annBytes; want != body || h.IDBytes < 4*count {
+		return nil, bad("the header promises %d bytes after it (count %d, dim %d, id_bytes %d, ann bytes %d) but the file has %d", want, count, dim, h.IDBytes, annBytes, body)
 	}
 	crc := crc32.New(castagnoli)
 	tr := io.TeeReader(r, crc)
-	x := &Index{meta: h.Meta, vectors: make([]float32, count*dim), labels: make([]int32, count), ids: make([]string, count)}
+	x := &Index{meta: h.Meta, vectors: make([]float32, count*dim), labels: make([]int32, count), ids: make([]string, count), logSeq: h.LogSeq, crc: h.CRC32C}
 	if err := readF32(tr, x.vectors); err != nil {
 		return nil, bad("reading the vectors: %v", err)
 	}
@@ -202,6 +224,13 @@ func Read(r io.Reader, size int64) (*Index, error) {
 	}
 	if left != 0 {
 		return nil, bad("%d bytes of id_bytes left over after the last id", left)
+	}
+	if h.ANN != nil {
+		a, err := readANN(tr, h.ANN, int(count), d, newChunked(d, x.vectors))
+		if err != nil {
+			return nil, err
+		}
+		x.ann = a
 	}
 	if crc.Sum32() != h.CRC32C {
 		return nil, bad("checksum mismatch (crc32c %08x, header says %08x): the file is corrupt", crc.Sum32(), h.CRC32C)
@@ -273,12 +302,19 @@ func (x *Index) body(w io.Writer) error {
 			return err
 		}
 	}
+	if x.ann != nil {
+		return x.ann.write(w, len(x.ids))
+	}
 	return nil
 }
 
 // header computes the header, including the checksum of the body.
 func (x *Index) header() Header {
-	h := Header{Format: FormatVersion, Count: len(x.ids), Normalized: true, Meta: x.meta}
+	h := Header{Format: FormatVersion, Count: len(x.ids), Normalized: true, Meta: x.meta, LogSeq: x.logSeq}
+	if x.ann != nil {
+		h.Format = FormatANN
+		h.ANN = x.ann.header(len(x.ids), x.meta.Dim)
+	}
 	for _, id := range x.ids {
 		h.IDBytes += 4 + int64(len(id))
 	}
@@ -291,6 +327,7 @@ func (x *Index) header() Header {
 // WriteTo writes the index in the file format to w.
 func (x *Index) WriteTo(w io.Writer) (int64, error) {
 	h := x.header()
+	x.crc = h.CRC32C
 	hb, err := json.Marshal(h)
 	if err != nil {
 		return 0, err

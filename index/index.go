@@ -63,6 +63,9 @@ type Index struct {
 	labels  []int32   // -1 or an index into meta.Classes
 	ids     []string
 	idset   map[string]int // built lazily by Add
+	ann     *ann           // nil: exact search only
+	logSeq  uint64         // the last update-log record folded in (Header.LogSeq)
+	crc     uint32         // the CRC-32C of the body, as last read or written
 }
 
 // New returns an empty index for vectors described by m.
@@ -193,7 +196,8 @@ type Batch struct {
 	Classes []string // names of the batch's labels
 }
 
-// Add appends the rows of b, L2-normalising each vector. Rows whose id is already in the index
+// Add appends the rows of b, L2-normalising each vector. It drops the approximate index, if
+// any (BuildANN makes it again; a Store adds to it in place). Rows whose id is already in the index
 // are skipped (adding a collection again adds only its new items); the counts of added and
 // skipped rows are returned. Labels are mapped by class name: a class the index does not know is
 // appended to its class list. On error nothing is added.
@@ -251,6 +255,9 @@ func (x *Index) Add(b Batch) (added, skipped int, err error) {
 		keep = append(keep, i)
 	}
 	x.meta.Classes = classes
+	if len(keep) > 0 {
+		x.ann = nil
+	}
 	x.vectors = slices.Grow(x.vectors, len(keep)*d)
 	x.labels = slices.Grow(x.labels, len(keep))
 	x.ids = slices.Grow(x.ids, len(keep))

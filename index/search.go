@@ -60,9 +60,31 @@ func (x *Index) Search(queries []float32, k int) ([][]Hit, error) {
 	for i := 0; i < nq; i++ {
 		Normalize(q[i*d : (i+1)*d])
 	}
-	blocks := (n + blockRows - 1) / blockRows
-	workers := min(runtime.GOMAXPROCS(0), blocks)
-	// Worker w scores blocks w, w+workers, ... into its own heaps; the heaps are merged at the end.
+	return exactSearch([]block{{x.vectors, 0}}, d, q, k, nil), nil
+}
+
+// block is a run of rows of the vector store and the index of its first row.
+type block struct {
+	rows  []float32
+	first int
+}
+
+// exactSearch scores the unit queries q against every row of blocks and returns each query's
+// k best hits (rows for which skip is true left out), best first. Rows are scored by one GEMM
+// per blockRows of them, spread over GOMAXPROCS goroutines.
+func exactSearch(blocks []block, d int, q []float32, k int, skip func(int) bool) [][]Hit {
+	nq := len(q) / d
+	var parts []block
+	for _, b := range blocks {
+		n := len(b.rows) / d
+		for lo := 0; lo < n; lo += blockRows {
+			hi := min(n, lo+blockRows)
+			parts = append(parts, block{b.rows[lo*d : hi*d], b.first + lo})
+		}
+	}
+	out := make([][]Hit, nq)
+	workers := min(runtime.GOMAXPROCS(0), len(parts))
+	// Worker w scores parts w, w+workers, ... into its own heaps; the heaps are merged at the end.
 	heaps := make([][]topK, workers)
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
@@ -72,15 +94,16 @@ func (x *Index) Search(queries []float32, k int) ([][]Hit, error) {
 			hs := make([]topK, nq)
 			for i := range hs {
 				hs[i] = newTopK(k)
+				hs[i].skip = skip
 			}
 			scores := make([]float32, nq*blockRows)
-			for b := w; b < blocks; b += workers {
-				lo := b * blockRows
-				rows := min(blockRows, n-lo)
-				// scores[nq×rows] = Q[nq×d] · X[lo:lo+rows]ᵀ
-				blas.Sgemm(false, true, nq, rows, d, 1, q, d, x.vectors[lo*d:(lo+rows)*d], d, 0, scores, rows)
+			for b := w; b < len(parts); b += workers {
+				p := parts[b]
+				rows := len(p.rows) / d
+				// scores[nq×rows] = Q[nq×d] · X[rows]ᵀ
+				blas.Sgemm(false, true, nq, rows, d, 1, q, d, p.rows, d, 0, scores, rows)
 				for i := range hs {
-					hs[i].scan(scores[i*rows:(i+1)*rows], lo)
+					hs[i].scan(scores[i*rows:(i+1)*rows], p.first)
 				}
 			}
 			heaps[w] = hs
@@ -88,8 +111,8 @@ func (x *Index) Search(queries []float32, k int) ([][]Hit, error) {
 	}
 	wg.Wait()
 	for i := range out {
-		all := heaps[0][i].h
-		for w := 1; w < workers; w++ {
+		var all []Hit
+		for w := 0; w < workers; w++ {
 			all = append(all, heaps[w][i].h...)
 		}
 		slices.SortFunc(all, func(a, b Hit) int {
@@ -102,8 +125,11 @@ func (x *Index) Search(queries []float32, k int) ([][]Hit, error) {
 			return 0
 		})
 		out[i] = slices.Clip(all[:min(k, len(all))])
+		if out[i] == nil {
+			out[i] = []Hit{}
+		}
 	}
-	return out, nil
+	return out
 }
 
 // better orders hits: higher score first, then lower row.
@@ -113,8 +139,9 @@ func better(a, b Hit) bool {
 
 // topK is a bounded min-heap holding the k best hits seen so far; h[0] is the worst of them.
 type topK struct {
-	k int
-	h []Hit
+	k    int
+	h    []Hit
+	skip func(int) bool // rows left out (tombstones); nil: none
 }
 
 func newTopK(k int) topK { return topK{k: k, h: make([]Hit, 0, k)} }
@@ -123,7 +150,9 @@ func newTopK(k int) topK { return topK{k: k, h: make([]Hit, 0, k)} }
 func (t *topK) scan(scores []float32, base int) {
 	i := 0
 	for ; i < len(scores) && len(t.h) < t.k; i++ {
-		t.push(Hit{Row: base + i, Score: scores[i]})
+		if t.skip == nil || !t.skip(base+i) {
+			t.push(Hit{Row: base + i, Score: scores[i]})
+		}
 	}
 	if i == len(scores) {
 		return
@@ -132,7 +161,7 @@ func (t *topK) scan(scores []float32, base int) {
 	for ; i < len(scores); i++ {
 		s := scores[i]
 		// Rows arrive in increasing order, so an equal score never beats the heap's worst.
-		if s > worst {
+		if s > worst && (t.skip == nil || !t.skip(base+i)) {
 			t.h[0] = Hit{Row: base + i, Score: s}
 			t.down(0)
 			worst = t.h[0].Score

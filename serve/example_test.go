@@ -20,7 +20,7 @@ func Example() {
 	if _, _, err := x.Add(index.Batch{Vectors: []float32{1, 0, 0, 1, 1, 1}, IDs: []string{"a", "b", "c"}}); err != nil {
 		panic(err)
 	}
-	s, err := serve.New(x, nil, serve.Options{})
+	s, err := serve.New(index.NewMemStore(x, index.StoreOptions{}), nil, serve.Options{})
 	if err != nil {
 		panic(err)
 	}

@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/contrastive-go/contrastive/index"
 )
 
 // FuzzParseSearch checks that search-request parsing never panics and either fails with a 4xx
@@ -43,7 +45,7 @@ func FuzzParseSearch(f *testing.F) {
 // that every answer is JSON (or the metrics text) with a consistent status, never a panic.
 func FuzzHandler(f *testing.F) {
 	emb := newEmbedder(f)
-	s, err := New(randomIndex(f, 50, emb.Dim()), emb, Options{MaxBodyBytes: 1 << 16, MaxImages: 4})
+	s, err := New(index.NewMemStore(randomIndex(f, 50, emb.Dim()), index.StoreOptions{}), emb, Options{MaxBodyBytes: 1 << 16, MaxImages: 4})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -49,7 +49,7 @@ func TestLoadSearch100k(t *testing.T) {
 	if testing.Short() {
 		t.Skip("load test skipped in -short mode")
 	}
-	srv, err := New(randomIndex(t, n, d), nil, Options{})
+	srv, err := New(index.NewMemStore(randomIndex(t, n, d), index.StoreOptions{}), nil, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,7 +45,7 @@ func TestOpenServesAnIndexBuiltByItsModelAndRefusesAnotherModel(t *testing.T) {
 	if err := x.Save(path); err != nil {
 		t.Fatal(err)
 	}
-	s, err := Open(modelDir, path, EmbedderOptions{}, Options{})
+	s, err := Open(modelDir, path, index.StoreOptions{}, EmbedderOptions{}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +58,7 @@ func TestOpenServesAnIndexBuiltByItsModelAndRefusesAnotherModel(t *testing.T) {
 	}
 
 	other := trainTiny(t, root, 2)
-	if _, err := Open(other, path, EmbedderOptions{}, Options{}); !errors.Is(err, index.ErrModelMismatch) {
+	if _, err := Open(other, path, index.StoreOptions{}, EmbedderOptions{}, Options{}); !errors.Is(err, index.ErrModelMismatch) {
 		t.Errorf("an index of another model was served: %v", err)
 	}
 }

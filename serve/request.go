@@ -142,6 +142,7 @@ func readImages(kind, boundary string, body io.Reader, maxImages int) (parts []p
 type searchRequest struct {
 	Vector []float32 `json:"vector"`
 	K      *int      `json:"k"`
+	Exact  *bool     `json:"exact"`
 }
 
 // searchInput is a parsed search request: a vector or an image, and k.
@@ -149,6 +150,7 @@ type searchInput struct {
 	vector []float32
 	image  *part
 	k      int
+	exact  bool
 }
 
 // parseK reads k from a query or form value; "" gives def.
@@ -174,6 +176,12 @@ func parseSearch(contentType string, query url.Values, body io.Reader, dim, defK
 	k, err := parseK(query.Get("k"), defK, maxK)
 	if err != nil {
 		return searchInput{}, err
+	}
+	exact := false
+	if e := query.Get("exact"); e != "" {
+		if exact, err = strconv.ParseBool(e); err != nil {
+			return searchInput{}, errorf(http.StatusBadRequest, "exact must be true or false, got %q", truncate(e, 20))
+		}
 	}
 	if kind == "json" {
 		b, err := io.ReadAll(body)
@@ -204,7 +212,10 @@ func parseSearch(contentType string, query url.Values, body io.Reader, dim, defK
 			}
 			k = *req.K
 		}
-		return searchInput{vector: req.Vector, k: k}, nil
+		if req.Exact != nil {
+			exact = *req.Exact
+		}
+		return searchInput{vector: req.Vector, k: k, exact: exact}, nil
 	}
 	parts, fields, err := readImages(kind, boundary, body, 1)
 	if err != nil {
@@ -215,7 +226,7 @@ func parseSearch(contentType string, query url.Values, body io.Reader, dim, defK
 			return searchInput{}, err
 		}
 	}
-	return searchInput{image: &parts[0], k: k}, nil
+	return searchInput{image: &parts[0], k: k, exact: exact}, nil
 }
 
 // minNorm is the smallest L2 norm a query vector may have: index.Normalize divides by

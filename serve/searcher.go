@@ -12,7 +12,7 @@ import (
 // pass over the index's memory instead of 64, so under load the throughput grows with the
 // number of waiting requests while a lone request runs at once, unbatched.
 type searcher struct {
-	idx      *index.Index
+	idx      *index.Store
 	maxBatch int
 	reqs     chan *searchJob
 	stop     chan struct{}
@@ -23,22 +23,23 @@ type searcher struct {
 }
 
 type searchJob struct {
-	q    []float32
-	k    int
-	hits []index.Hit
-	err  error
-	done chan struct{}
+	q     []float32
+	k     int
+	exact bool
+	hits  []index.Result
+	err   error
+	done  chan struct{}
 }
 
-func newSearcher(idx *index.Index, maxBatch int) *searcher {
+func newSearcher(idx *index.Store, maxBatch int) *searcher {
 	s := &searcher{idx: idx, maxBatch: maxBatch, reqs: make(chan *searchJob), stop: make(chan struct{}), done: make(chan struct{})}
 	go s.loop()
 	return s
 }
 
-// search returns the k best rows for q (of the index's dimension).
-func (s *searcher) search(ctx context.Context, q []float32, k int) ([]index.Hit, error) {
-	j := &searchJob{q: q, k: k, done: make(chan struct{})}
+// search returns the k best items for q (of the index's dimension), exactly when exact.
+func (s *searcher) search(ctx context.Context, q []float32, k int, exact bool) ([]index.Result, error) {
+	j := &searchJob{q: q, k: k, exact: exact, done: make(chan struct{})}
 	select {
 	case s.reqs <- j:
 	case <-ctx.Done():
@@ -84,21 +85,32 @@ func (s *searcher) run(jobs []*searchJob) {
 			close(j.done)
 		}
 	}()
-	d := s.idx.Dim()
-	q := make([]float32, 0, len(jobs)*d)
-	k := 0
-	for _, j := range jobs {
-		q = append(q, j.q...)
-		k = max(k, j.k)
-	}
-	hits, err := s.idx.Search(q, k)
-	for i, j := range jobs {
-		if err != nil {
-			j.err = err
+	for _, exact := range []bool{false, true} {
+		var group []*searchJob
+		for _, j := range jobs {
+			if j.exact == exact {
+				group = append(group, j)
+			}
+		}
+		if len(group) == 0 {
 			continue
 		}
-		j.hits = hits[i][:min(j.k, len(hits[i]))]
+		d := s.idx.Dim()
+		q := make([]float32, 0, len(group)*d)
+		k := 0
+		for _, j := range group {
+			q = append(q, j.q...)
+			k = max(k, j.k)
+		}
+		hits, err := s.idx.Search(q, k, index.SearchOptions{Exact: exact})
+		for i, j := range group {
+			if err != nil {
+				j.err = err
+				continue
+			}
+			j.hits = hits[i][:min(j.k, len(hits[i]))]
+		}
+		s.batches.Add(1)
 	}
-	s.batches.Add(1)
 	s.queries.Add(uint64(len(jobs)))
 }

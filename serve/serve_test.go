@@ -94,7 +94,7 @@ func newFixture(t testing.TB, n int, opt Options) *fixture {
 	if _, _, err := idx.Add(b); err != nil {
 		t.Fatal(err)
 	}
-	f.srv, err = New(idx, emb, opt)
+	f.srv, err = New(index.NewMemStore(idx, index.StoreOptions{}), emb, opt)
 	if err != nil {
 		t.Fatal(err)
 	}

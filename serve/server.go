@@ -29,6 +29,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/contrastive-go/contrastive/data"
@@ -45,6 +46,13 @@ type Options struct {
 	QueueTimeout   time.Duration // how long a request waits for such a slot before a 503 (default 10 s)
 	MaxQueued      int           // embed and search requests in progress, waiting included (default 1024); more get 503
 	MaxSearchBatch int           // searches gathered into one pass over the index (default 64)
+	// Token is the bearer token that POST /v1/items and DELETE /v1/items/{id} need; "" refuses
+	// every write. ProtectReads makes search and embed need it too.
+	Token        string
+	ProtectReads bool
+	// RecallSample is the fraction of graph searches also answered exactly, in the background,
+	// to estimate the graph's recall@k for /metrics (0: none).
+	RecallSample float64
 	// Logger receives errors the server answers with 5xx; nil discards them.
 	Logger *log.Logger
 }
@@ -82,18 +90,19 @@ func (o *Options) defaults() {
 // Server is the service's http.Handler. Close it to stop its workers.
 type Server struct {
 	opt      Options
-	idx      *index.Index
+	idx      *index.Store
 	emb      *Embedder // nil: no model, search by vector only
 	searcher *searcher
 	sem      chan struct{} // work slots: reading bodies, decoding images
 	admit    chan struct{} // requests in progress
 	metrics  *metrics
+	recall   *recallEstimate
 	routes   map[string]http.HandlerFunc // exact paths: no redirects, every answer JSON
 }
 
 // New returns a server answering from idx, embedding images with emb (nil serves search by
 // vector only). emb's vectors must have the index's dimension.
-func New(idx *index.Index, emb *Embedder, opt Options) (*Server, error) {
+func New(idx *index.Store, emb *Embedder, opt Options) (*Server, error) {
 	opt.defaults()
 	if emb != nil && emb.Dim() != idx.Dim() {
 		return nil, fmt.Errorf("the model gives %d-d vectors but the index holds %d-d ones", emb.Dim(), idx.Dim())
@@ -102,22 +111,30 @@ func New(idx *index.Index, emb *Embedder, opt Options) (*Server, error) {
 		opt.MaxImages = emb.opt.MaxBatch
 	}
 	s := &Server{opt: opt, idx: idx, emb: emb, searcher: newSearcher(idx, opt.MaxSearchBatch),
-		sem: make(chan struct{}, opt.MaxConcurrent), admit: make(chan struct{}, opt.MaxQueued), metrics: newMetrics()}
+		sem: make(chan struct{}, opt.MaxConcurrent), admit: make(chan struct{}, opt.MaxQueued), metrics: newMetrics(), recall: newRecallEstimate(opt.RecallSample)}
 	s.routes = map[string]http.HandlerFunc{
 		"/v1/embed":  s.limited(http.MethodPost, s.handleEmbed),
 		"/v1/search": s.limited(http.MethodPost, s.handleSearch),
 		"/healthz":   s.method(http.MethodGet, s.handleHealth),
 		"/metrics":   s.method(http.MethodGet, s.handleMetrics),
+		"/v1/items":  s.writer(s.limited(http.MethodPost, s.handleAddItems)),
+	}
+	if opt.ProtectReads {
+		for _, p := range []string{"/v1/embed", "/v1/search"} {
+			s.routes[p] = s.reader(s.routes[p])
+		}
 	}
 	return s, nil
 }
 
-// Close stops the embedding and search workers (after Serve has returned).
+// Close stops the embedding and search workers and closes the index (after Serve has returned).
 func (s *Server) Close() {
 	s.searcher.close()
 	if s.emb != nil {
 		s.emb.Close()
 	}
+	s.recall.wait()
+	s.idx.Close()
 }
 
 // handlerFunc is a handler that returns its error instead of writing it.
@@ -246,9 +263,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.metrics.observe(r.URL.Path, sw.status, time.Since(start))
 	}()
 	h, ok := s.routes[r.URL.Path]
+	if !ok && strings.HasPrefix(r.URL.Path, itemPrefix) {
+		h, ok = s.writer(s.method(http.MethodDelete, s.handleDeleteItem)), true
+	}
 	if !ok {
 		h = handlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-			return errorf(http.StatusNotFound, "no endpoint %s (try POST /v1/search, POST /v1/embed, GET /healthz, GET /metrics)", truncate(r.URL.Path, 100))
+			return errorf(http.StatusNotFound, "no endpoint %s (try POST /v1/search, POST /v1/embed, POST /v1/items, DELETE /v1/items/{id}, GET /healthz, GET /metrics)", truncate(r.URL.Path, 100))
 		}).serve
 	}
 	h(sw, r)
@@ -280,14 +300,20 @@ func writeError(w http.ResponseWriter, err error) {
 
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, map[string]any{
-		"status": "ok", "vectors": s.idx.Len(), "dim": s.idx.Dim(), "model": s.idx.Model(), "images": s.emb != nil,
+		"status": "ok", "vectors": s.idx.Len(), "dim": s.idx.Dim(), "model": s.idx.Model(), "images": s.emb != nil, "kind": s.idx.Kind(),
 	})
 }
 
 func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	st := s.idx.Stats()
 	g := []gauge{
-		{"contrastive_index_vectors", "Vectors in the index.", "gauge", float64(s.idx.Len())},
+		{"contrastive_index_vectors", "Vectors in the index (live items).", "gauge", float64(st.Items)},
+		{"contrastive_index_tombstones", "Deleted items not yet reclaimed by compaction.", "gauge", float64(st.Tombstones)},
+		{"contrastive_index_log_records", "Records in the update log, folded in by the next compaction.", "gauge", float64(st.LogRecords)},
+		{"contrastive_index_segments", "Parts the index is read from: the index file, plus its update log when it holds records.", "gauge", float64(st.Segments)},
+		{"contrastive_index_compactions_total", "Compactions since the server started.", "counter", float64(st.Compactions)},
+		{"contrastive_index_bytes_per_vector", "Estimated memory per item (vectors, codes, graph, id, label).", "gauge", st.BytesPerVector},
 		{"contrastive_search_batches_total", "Passes over the index (each serves one or more gathered searches).", "counter", float64(s.searcher.batches.Load())},
 		{"contrastive_search_queries_total", "Searches answered by those passes.", "counter", float64(s.searcher.queries.Load())},
 	}
@@ -295,6 +321,11 @@ func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) error {
 		g = append(g,
 			gauge{"contrastive_embed_batches_total", "Forward passes of the model (each serves one or more gathered requests).", "counter", float64(s.emb.batches.Load())},
 			gauge{"contrastive_embed_images_total", "Images embedded.", "counter", float64(s.emb.images.Load())})
+	}
+	if n, mean := s.recall.value(); n > 0 {
+		g = append(g,
+			gauge{"contrastive_ann_recall_estimate", "Mean recall@k of sampled graph searches against exact search.", "gauge", mean},
+			gauge{"contrastive_ann_recall_samples_total", "Graph searches checked against exact search.", "counter", float64(n)})
 	}
 	s.metrics.write(w, g)
 	return nil
@@ -394,6 +425,7 @@ type Result struct {
 // searchResponse is the JSON answer of /v1/search.
 type searchResponse struct {
 	K       int      `json:"k"`
+	Exact   bool     `json:"exact"`
 	Results []Result `json:"results"`
 	TookMS  float64  `json:"took_ms"`
 }
@@ -420,13 +452,16 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) error {
 			return s.internal(r, err)
 		}
 	}
-	hits, err := s.searcher.search(r.Context(), q, in.k)
+	hits, err := s.searcher.search(r.Context(), q, in.k, in.exact)
 	if err != nil {
 		return s.internal(r, err)
 	}
-	res := searchResponse{K: in.k, Results: make([]Result, len(hits))}
+	if !in.exact && s.idx.Kind() == index.KindHNSW {
+		s.recall.maybe(s.idx, q, in.k, hits)
+	}
+	res := searchResponse{K: in.k, Results: make([]Result, len(hits)), Exact: in.exact || s.idx.Kind() == index.KindExact}
 	for i, h := range hits {
-		res.Results[i] = Result{ID: s.idx.ID(h.Row), Score: h.Score, Label: s.idx.ClassName(h.Row)}
+		res.Results[i] = Result{ID: h.ID, Score: h.Score, Label: h.Label}
 	}
 	res.TookMS = float64(time.Since(start).Microseconds()) / 1000
 	if err := writeJSON(w, http.StatusOK, res); err != nil {

@@ -104,6 +104,7 @@ var (
 	positiveFloat check[float64]       = func(v float64) string { return when(!(v > 0) || math.IsInf(v, 0), "a finite number > 0") }
 	nonNegFloat   check[float64]       = func(v float64) string { return when(!(v >= 0) || math.IsInf(v, 0), "a finite number >= 0") }
 	openUnit      check[float64]       = func(v float64) string { return when(!(v > 0 && v < 1), "a number strictly between 0 and 1") }
+	unitInterval  check[float64]       = func(v float64) string { return when(!(v >= 0 && v <= 1), "a number from 0 to 1") }
 	positiveDur   check[time.Duration] = func(v time.Duration) string { return when(v <= 0, "a duration > 0 such as 90s or 20m") }
 	positiveInt64 check[int64]         = func(v int64) string { return when(v <= 0, "a whole number > 0") }
 )

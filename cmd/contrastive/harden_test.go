@@ -241,11 +241,14 @@ var badFlagValues = map[string][]string{
 	"train/local-size": {"0", "-1"}, "train/pred-hidden": {"0", "-1"}, "train/prototypes": {"1", "0"},
 	"eval/holdout": {"0", "1", "NaN", "-0.2"}, "eval/linear-epochs": {"-1"}, "eval/image-size": {"0", "5000"}, "eval/seed": {"x"},
 	"embed/image-size": {"0"}, "embed/format": {"xml"},
-	"index/batch-size": {"0", "-1"}, "index/image-size": {"0"},
+	"index/batch-size": {"0", "-1"}, "index/image-size": {"0"}, "index/kind": {"ivf", ""}, "index/m": {"1", "0", "257", "x"},
+	"index/ef-construction": {"0", "-5", "70000"}, "index/ef-search": {"0", "x"}, "index/quantize": {"pq", "int4"},
 	"plot/max-points": {"3", "0"}, "plot/perplexity": {"0", "NaN", "Inf"}, "plot/image-size": {"-1"}, "plot/seed": {"x"},
 	"serve/max-body-bytes": {"0", "-1"}, "serve/max-pixels": {"0"}, "serve/max-images": {"0"}, "serve/max-k": {"0"},
 	"serve/concurrency": {"-1"}, "serve/queue-timeout": {"0", "-1s"}, "serve/max-queued": {"0"},
-	"bench/steps": {"0"}, "bench/model": {"vgg"}, "bench/warmup": {"-1"}, "bench/batch": {"1"}, "bench/gemm": {"cublas"},
+	"serve/compact-after": {"-1", "x"}, "serve/max-items": {"-1"}, "serve/ef-search": {"-1", "70000"}, "serve/recall-sample": {"-0.1", "1.5", "NaN"},
+	"serve/token-file": {"/nonexistent/token"},
+	"bench/steps":      {"0"}, "bench/model": {"vgg"}, "bench/warmup": {"-1"}, "bench/batch": {"1"}, "bench/gemm": {"cublas"},
 	"demo/epochs": {"0", "-1"}, "demo/max-time": {"0"},
 }
 
@@ -254,7 +257,7 @@ var flagsWithoutBadValues = map[string]bool{
 	"train/data": true, "train/out": true, "train/config": true, "eval/model": true, "eval/data": true,
 	"embed/model": true, "embed/data": true, "embed/out": true, "index/model": true, "index/data": true,
 	"index/out": true, "plot/model": true, "plot/data": true, "plot/out": true, "serve/model": true,
-	"serve/index": true, "serve/addr": true, "demo/out": true,
+	"serve/index": true, "serve/addr": true, "demo/out": true, "index/compact": true, "serve/protect-reads": true,
 }
 
 // TestEveryFlagRefusesBadValuesWithOneSentence runs every command over a table of bad values

@@ -1,0 +1,59 @@
+package index
+
+import "golang.org/x/sys/cpu"
+
+var (
+	useAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL
+	useAVX2   = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+)
+
+// dotLen is how many leading elements of an n-element dot product the assembly handles: whole
+// groups of 16 (AVX-512) or 8 (AVX2), or none.
+func dotLen(n int) int {
+	switch {
+	case useAVX512:
+		return n &^ 15
+	case useAVX2:
+		return n &^ 7
+	}
+	return 0
+}
+
+func dotAsm(a, b *float32, n int) float32 {
+	if useAVX512 {
+		return dot512(a, b, n)
+	}
+	return dot256(a, b, n)
+}
+
+func dotU8Asm(q *float32, c *uint8, n int) float32 {
+	if useAVX512 {
+		return dotU8512(q, c, n)
+	}
+	return dotU8256(q, c, n)
+}
+
+// dotKernel names the dot-product kernel in use.
+func dotKernel() string {
+	switch {
+	case useAVX512:
+		return "avx512"
+	case useAVX2:
+		return "avx2"
+	}
+	return "go"
+}
+
+// The kernels of dot_amd64.s; n is a positive multiple of 16 (512) or 8 (256).
+
+//go:noescape
+func dot512(a, b *float32, n int) float32
+
+//go:noescape
+func dot256(a, b *float32, n int) float32
+
+//go:noescape
+func dotU8512(q *float32, c *uint8, n int) float32
+
+//go:noescape
+func dotU8256(q *float32, c *uint8, n int) float32

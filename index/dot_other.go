@@ -1,0 +1,12 @@
+//go:build !amd64
+
+package index
+
+func dotLen(n int) int { return 0 }
+
+func dotAsm(a, b *float32, n int) float32 { panic("unreachable") }
+
+func dotU8Asm(q *float32, c *uint8, n int) float32 { panic("unreachable") }
+
+// dotKernel names the dot-product kernel in use.
+func dotKernel() string { return "go" }

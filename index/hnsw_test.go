@@ -1,0 +1,137 @@
+package index
+
+import (
+	"bytes"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+)
+
+// clustered returns n unit vectors of dimension d around c cluster centres (a fixed seed):
+// centre directions plus Gaussian noise of relative size spread, the structure of embeddings
+// rather than uniform noise.
+func clustered(n, d, c int, spread float64, seed uint64) []float32 {
+	rng := rand.New(rand.NewPCG(seed, 7))
+	centres := make([]float64, c*d)
+	for i := range centres {
+		centres[i] = rng.NormFloat64()
+	}
+	v := make([]float32, n*d)
+	for i := 0; i < n; i++ {
+		k := rng.IntN(c)
+		for j := 0; j < d; j++ {
+			v[i*d+j] = float32(centres[k*d+j] + spread*rng.NormFloat64())
+		}
+		Normalize(v[i*d : (i+1)*d])
+	}
+	return v
+}
+
+// exactTopK is the brute-force top k of q over the rows of v.
+func exactTopK(v []float32, d int, q []float32, k int) []uint32 {
+	n := len(v) / d
+	all := make([]scored, n)
+	for i := 0; i < n; i++ {
+		all[i] = scored{dotGo(q, v[i*d:(i+1)*d]), uint32(i)}
+	}
+	slices.SortFunc(all, func(a, b scored) int {
+		if a.s > b.s {
+			return -1
+		}
+		if a.s < b.s {
+			return 1
+		}
+		return 0
+	})
+	out := make([]uint32, k)
+	for i := range out {
+		out[i] = all[i].id
+	}
+	return out
+}
+
+// recallAt is the mean fraction of the true top k found in got.
+func recallAt(truth, got [][]uint32) float64 {
+	var hit, all int
+	for i := range truth {
+		set := map[uint32]bool{}
+		for _, id := range got[i] {
+			set[id] = true
+		}
+		for _, id := range truth[i] {
+			if set[id] {
+				hit++
+			}
+		}
+		all += len(truth[i])
+	}
+	return float64(hit) / float64(all)
+}
+
+func topIDs(res []scored, k int) []uint32 {
+	res = sortDesc(res)
+	out := make([]uint32, 0, k)
+	for _, r := range res[:min(k, len(res))] {
+		out = append(out, r.id)
+	}
+	return out
+}
+
+func TestHNSWRecallOnClusteredVectors(t *testing.T) {
+	n, d := 50_000, 64
+	if testing.Short() || raceEnabled {
+		n = 8_000
+	}
+	v := clustered(n, d, 100, 0.35, 1)
+	g := newHNSW(HNSWConfig{Seed: 1}, newChunked(d, v))
+	start := time.Now()
+	g.build(0, n, 0, nil)
+	t.Logf("built %d×%d in %v", n, d, time.Since(start))
+	q := clustered(200, d, 100, 0.35, 1) // same centres, new points
+	q = clustered(n+200, d, 100, 0.35, 1)[n*d:]
+	var truth, got [][]uint32
+	start = time.Now()
+	for i := 0; i < 200; i++ {
+		qi := q[i*d : (i+1)*d]
+		got = append(got, topIDs(g.search(floatScorer{qi, g.vec}, DefaultEfSearch, nil), 10))
+	}
+	el := time.Since(start)
+	for i := 0; i < 200; i++ {
+		truth = append(truth, exactTopK(v, d, q[i*d:(i+1)*d], 10))
+	}
+	r := recallAt(truth, got)
+	t.Logf("recall@10 %.4f at ef %d, %.1f µs/query", r, DefaultEfSearch, float64(el.Microseconds())/200)
+	if r < 0.95 || math.IsNaN(r) {
+		t.Errorf("recall@10 %.4f < 0.95", r)
+	}
+}
+
+func TestANNSectionRoundTripsAndSearchesAlike(t *testing.T) {
+	for _, quant := range []string{QuantizeNone, QuantizeSQ8} {
+		x := randomIndex(t, 3000, 16, 3)
+		if kind, why, err := x.BuildANN(ANNOptions{Kind: KindHNSW, M: 8, EfConstruction: 40, Quantize: quant}); err != nil || kind != KindHNSW || why == "" {
+			t.Fatalf("BuildANN: %q %q %v", kind, why, err)
+		}
+		b := encode(t, x)
+		y, err := Read(bytes.NewReader(b), int64(len(b)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if y.Kind() != KindHNSW || (y.ann.sq != nil) != (quant == QuantizeSQ8) {
+			t.Fatalf("%s: read back kind %s, sq8 %v", quant, y.Kind(), y.ann.sq != nil)
+		}
+		if again := encode(t, y); !bytes.Equal(again, b) {
+			t.Fatalf("%s: the file does not write back byte for byte", quant)
+		}
+		for i := 0; i < 20; i++ {
+			q := x.Vector(i * 100)
+			a := topIDs(x.ann.graph.search(floatScorer{q, x.ann.graph.vec}, 20, nil), 5)
+			c := topIDs(y.ann.graph.search(floatScorer{q, y.ann.graph.vec}, 20, nil), 5)
+			if !slices.Equal(a, c) || a[0] != uint32(i*100) {
+				t.Fatalf("%s: query %d: %v before, %v after the round trip", quant, i, a, c)
+			}
+		}
+	}
+}
