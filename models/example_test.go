@@ -36,6 +36,6 @@ func Example() {
 	}
 	fmt.Println("loaded", back.Config.Name, "pool grid", back.Config.PoolGrid)
 	// Output:
-	// h [8 2048] z [8 128] parameters 1207648
-	// loaded small-cnn pool grid 4
+	// h [8 6272] z [8 128] parameters 3370336
+	// loaded small-cnn pool grid 7
 }

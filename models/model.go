@@ -48,14 +48,14 @@ type Config struct {
 	// Strides are small-cnn's convolution strides (default [1,2,2]).
 	Strides []int `json:"strides,omitempty"`
 	// PoolGrid selects small-cnn's features: 1 global average pool, g > 1 adaptive pool to g×g
-	// then flatten (default DefaultPoolGrid, 4).
+	// then flatten (default DefaultPoolGrid, 7).
 	PoolGrid int `json:"pool_grid,omitempty"`
 	// InputDim is the mlp encoder's input length.
 	InputDim int `json:"input_dim,omitempty"`
 	// Hidden are the mlp encoder's widths (default [512,128]).
 	Hidden []int `json:"hidden,omitempty"`
 	// Head is the projection head (default mlp2; hidden width 512 for small-cnn, the width of h
-	// otherwise: for small-cnn's defaults 2048→512→128, the recipe; Reference() sets the
+	// otherwise: for small-cnn's defaults 6272→512→128, the recipe; Reference() sets the
 	// reference's 128→128→64).
 	Head HeadConfig `json:"head"`
 	// Predictor, when set, adds a prediction head on z (BYOL, SimSiam).

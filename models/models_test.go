@@ -75,13 +75,13 @@ func TestReferenceMatchesTorchRef(t *testing.T) {
 }
 
 // TestSmallCNNDefaultsAreTheRecipe: "small-cnn" means one model in the library and the CLI, the
-// default recipe (4×4 pooling grid, 2048→512→128 head); Reference() is DESIGN.md's CNN.
+// default recipe (7×7 pooling grid, 6272→512→128 head); Reference() is DESIGN.md's CNN.
 func TestSmallCNNDefaultsAreTheRecipe(t *testing.T) {
 	m := build(t, Config{Name: SmallCNNName}, 1)
-	want := Config{Name: SmallCNNName, InChannels: 1, Channels: []int{32, 64, 128}, Strides: []int{1, 2, 2}, PoolGrid: 4,
+	want := Config{Name: SmallCNNName, InChannels: 1, Channels: []int{32, 64, 128}, Strides: []int{1, 2, 2}, PoolGrid: 7,
 		Head: HeadConfig{Kind: HeadMLP2, Hidden: 512, Out: 128}}
-	if !reflect.DeepEqual(m.Config, want) || m.FeatureDim != 2048 || m.ProjDim != 128 || m.NumParams() != 1207648 {
-		t.Errorf("small-cnn defaults: %+v, h %d, z %d, %d parameters; want %+v, 2048, 128, 1,207,648", m.Config, m.FeatureDim, m.ProjDim, m.NumParams(), want)
+	if !reflect.DeepEqual(m.Config, want) || m.FeatureDim != 6272 || m.ProjDim != 128 || m.NumParams() != 3370336 {
+		t.Errorf("small-cnn defaults: %+v, h %d, z %d, %d parameters; want %+v, 6272, 128, 3,370,336", m.Config, m.FeatureDim, m.ProjDim, m.NumParams(), want)
 	}
 }
 

@@ -83,7 +83,7 @@ def _small_cnn(cfg):
     for c, s in zip(cfg.get("channels") or [32, 64, 128], cfg.get("strides") or [1, 2, 2]):
         layers += [nn.Conv2d(cin, c, 3, s, 1, bias=False), nn.BatchNorm2d(c), nn.ReLU()]
         cin = c
-    g = cfg.get("pool_grid") or 4  # models.DefaultPoolGrid; Save always writes it
+    g = cfg.get("pool_grid") or 7  # models.DefaultPoolGrid; Save always writes it
     layers += [nn.AdaptiveAvgPool2d(g), nn.Flatten()]
     return nn.Sequential(*layers), cin * g * g
 

@@ -105,8 +105,8 @@ type Config struct {
 // cosine decay, 6 epochs of batch 256, and the model and augmentation chosen from the data
 // (Auto). For small grayscale images such as Fashion-MNIST that is the recipe found by the
 // searches in the README (RecipeModel: the reference CNN's three conv layers, but h is the last
-// feature map average-pooled to 4×4 and flattened (2048-d) instead of a global average pool
-// (128-d); a 2048→512→128 projection head; the small-gray augmentation). Six epochs let the
+// feature map average-pooled to 7×7 and flattened (6272-d for 28-px images) instead of a global
+// average pool (128-d); a 6272→512→128 projection head; the small-gray augmentation). Six epochs let the
 // cosine schedule finish within about 20 minutes on the slowest two cores we measured (Zen 1);
 // with MaxTime and FitEpochs (the CLI's --max-time without --epochs) the length is chosen from
 // the machine's measured speed instead.

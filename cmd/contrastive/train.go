@@ -37,7 +37,7 @@ func bindTrainFlags(fs *flag.FlagSet) *trainFlags {
 	fs.StringVar(&t.model, "model", train.Auto, "encoder: auto (chosen from the data, printed at the start) | reference (DESIGN.md's CNN, exactly) | "+strings.Join(models.EncoderNames, "|")+"; small-cnn defaults to the recipe for small grayscale images")
 	fs.Var(checkedList{&t.channels, positiveInt}, "channels", "encoder widths, comma-separated (small-cnn: per conv layer; resnet: per stage)")
 	fs.Var(checkedList{&t.strides, positiveInt}, "strides", "small-cnn conv strides, comma-separated")
-	intFlag(fs, &t.poolGrid, "pool-grid", 0, positiveInt, "small-cnn features h: 1 = global average pool, g > 1 = average-pool to g×g and flatten (default 2)")
+	intFlag(fs, &t.poolGrid, "pool-grid", 0, positiveInt, "small-cnn features h: 1 = global average pool, g > 1 = average-pool to g×g and flatten (default 7: the 7×7 map of 28-px images)")
 	fs.StringVar(&t.head, "head", "", "projection head: mlp2|mlp2-bn|mlp3-bn|linear|none (default mlp2)")
 	intFlag(fs, &t.projHid, "proj-hidden", 0, positiveInt, "projection head hidden width (default: the width of h; 512 in the recipe)")
 	intFlag(fs, &t.projDim, "proj-dim", 0, positiveInt, "projection (z) width (default 64; 128 for resnet and the recipe)")
