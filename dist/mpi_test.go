@@ -3,6 +3,7 @@
 package dist_test
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -206,5 +207,30 @@ func TestMPIIAllReduceReturnsAtOnce(t *testing.T) {
 		if bufs[k][0] != float32(2*k) {
 			t.Errorf("all-reduce %d = %v, want %d", k, bufs[k][0], 2*k)
 		}
+	}
+}
+
+// TestMPIFirstError: every rank learns the lowest failing rank's error, its message broadcast.
+func TestMPIFirstError(t *testing.T) {
+	if !mpitest.Rank() {
+		mpitest.Run(t, mpitest.Job{NP: 3})
+		return
+	}
+	c := mpitest.Join(t)
+	if err := dist.FirstError(c, nil); err != nil {
+		t.Fatalf("rank %d: FirstError with no failure = %v", c.Rank(), err)
+	}
+	own := fmt.Errorf("disk of rank %d gone", c.Rank())
+	var mine error
+	if c.Rank() > 0 {
+		mine = own
+	}
+	err := dist.FirstError(c, mine)
+	var re *dist.RankError
+	if !errors.As(err, &re) || re.Rank != 1 || re.Size != 3 || err.Error() != "rank 1 of 3: disk of rank 1 gone" {
+		t.Fatalf("rank %d: FirstError = %v, want rank 1's error", c.Rank(), err)
+	}
+	if c.Rank() == 1 && !errors.Is(err, own) {
+		t.Errorf("rank 1: FirstError does not wrap its own error")
 	}
 }

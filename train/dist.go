@@ -70,25 +70,21 @@ func (t *Trainer) checkRanks(buildErr error) error {
 	if !t.distributed() {
 		return buildErr
 	}
+	if err := dist.FirstError(t.Comm, buildErr); err != nil {
+		return &JobError{err}
+	}
 	c := t.Comm
 	size, rank := c.Size(), c.Rank()
-	var mine [3][sha256.Size]byte
-	if buildErr == nil {
-		mine = [3][sha256.Size]byte{configHash(t.Config), binaryHash(), t.stateHash()}
-	}
+	mine := [3][sha256.Size]byte{configHash(t.Config), binaryHash(), t.stateHash()}
 	buf := make([]byte, 3*sha256.Size)
 	for k := range mine {
 		copy(buf[k*sha256.Size:], mine[k][:])
 	}
 	c.Broadcast(buf, 0)
-	flags := make([]float64, 4*size) // per rank: failed, other configuration, binary, state
-	if buildErr != nil {
-		flags[rank] = 1
-	} else {
-		for k := range mine {
-			if !bytes.Equal(buf[k*sha256.Size:(k+1)*sha256.Size], mine[k][:]) {
-				flags[(k+1)*size+rank] = 1
-			}
+	flags := make([]float64, 3*size) // per rank: another configuration, binary, state
+	for k := range mine {
+		if !bytes.Equal(buf[k*sha256.Size:(k+1)*sha256.Size], mine[k][:]) {
+			flags[k*size+rank] = 1
 		}
 	}
 	c.AllReduce64(flags)
@@ -101,34 +97,16 @@ func (t *Trainer) checkRanks(buildErr error) error {
 		}
 		return out
 	}
-	if failed := ranks(0); len(failed) > 0 {
-		return t.shareError(failed[0], buildErr, "could not start")
-	}
-	if r := ranks(2); len(r) > 0 {
+	if r := ranks(1); len(r) > 0 {
 		return &JobError{fmt.Errorf("%s of %d run another build of contrastive than rank 0 (the executables differ): install the same binary on every machine", rankList(r), size)}
 	}
-	if r := ranks(1); len(r) > 0 {
+	if r := ranks(0); len(r) > 0 {
 		return &JobError{fmt.Errorf("%s of %d was given another configuration than rank 0: every process of the job must get the same flags and config file", rankList(r), size)}
 	}
-	if r := ranks(3); len(r) > 0 {
+	if r := ranks(2); len(r) > 0 {
 		return &JobError{fmt.Errorf("%s of %d starts from other weights than rank 0 (on --resume: another checkpoint in --out): every rank must start from the same state", rankList(r), size)}
 	}
 	return nil
-}
-
-// shareError returns, on every rank, the error err of rank from (the lowest failing rank),
-// broadcast from it, as a JobError naming the rank.
-func (t *Trainer) shareError(from int, err error, what string) error {
-	c := t.Comm
-	buf := make([]byte, 4096)
-	if c.Rank() == from {
-		copy(buf, err.Error())
-	}
-	c.Broadcast(buf, from)
-	if c.Rank() == from {
-		return &JobError{fmt.Errorf("rank %d of %d %s: %w", from, c.Size(), what, err)}
-	}
-	return &JobError{fmt.Errorf("rank %d of %d %s: %s", from, c.Size(), what, bytes.TrimRight(buf, "\x00"))}
 }
 
 func rankList(r []int) string {
@@ -213,8 +191,7 @@ func isRunningStat(k string) bool {
 	return strings.HasSuffix(k, ".running_mean") || strings.HasSuffix(k, ".running_var") || strings.HasSuffix(k, ".num_batches_tracked")
 }
 
-// The slots of the vector agree reduces: a count of ranks per reason to stop, then one flag per
-// rank whose data failed.
+// The slots of the vector agree reduces: a count of ranks per reason to stop.
 const (
 	agreeInterrupt = iota
 	agreeStop      // a hook called Stop
@@ -234,8 +211,11 @@ func (t *Trainer) agree(ctx context.Context, loadErr error) (string, error) {
 		}
 		return t.stopReason(ctx), nil
 	}
+	if err := dist.FirstError(t.Comm, loadErr); err != nil {
+		return "", &JobError{err}
+	}
 	c := t.Comm
-	v := make([]float64, agreeSlots+c.Size())
+	v := make([]float64, agreeSlots)
 	if ctx.Err() != nil {
 		v[agreeInterrupt] = 1
 	}
@@ -248,15 +228,7 @@ func (t *Trainer) agree(ctx context.Context, loadErr error) (string, error) {
 	if t.Config.MaxSteps > 0 && t.pos.GlobalStep >= t.Config.MaxSteps {
 		v[agreeMaxSteps] = 1
 	}
-	if loadErr != nil {
-		v[agreeSlots+c.Rank()] = 1
-	}
 	c.AllReduce64(v)
-	for r := range c.Size() {
-		if v[agreeSlots+r] > 0 {
-			return "", t.shareError(r, loadErr, "stopped")
-		}
-	}
 	switch {
 	case v[agreeInterrupt] > 0:
 		return "interrupted", nil

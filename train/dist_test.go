@@ -4,13 +4,17 @@ import (
 	"context"
 	"encoding/gob"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/contrastive-go/contrastive/data"
 	"github.com/contrastive-go/contrastive/dist"
 	"github.com/contrastive-go/contrastive/internal/mpitest"
 	"github.com/contrastive-go/contrastive/modeldir"
@@ -223,5 +227,56 @@ func checkRankZeroWrote(t *testing.T, dir string) {
 	}
 	if cp.pos.WorldSize != 2 || cp.pos.GlobalStep != distSteps {
 		t.Errorf("checkpoint: world size %d at step %d, want 2 at %d", cp.pos.WorldSize, cp.pos.GlobalStep, distSteps)
+	}
+}
+
+// failingData fails every Get after the first `after` on the rank that has it set, as a disk
+// that goes away under one machine would.
+type failingData struct {
+	data.Dataset
+	after int64
+	calls atomic.Int64
+}
+
+func (f *failingData) Get(i int) (data.Sample, error) {
+	if f.after > 0 && f.calls.Add(1) > f.after {
+		return data.Sample{}, fmt.Errorf("reading /mnt/shard/img%05d.png: input/output error", i)
+	}
+	return f.Dataset.Get(i)
+}
+
+// TestTrainerStopsEveryRankWhenOneCannotRead: rank 1's data fails after 3 batches; every rank
+// stops at the same step with a JobError naming rank 1 and the file, none waits for another.
+func TestTrainerStopsEveryRankWhenOneCannotRead(t *testing.T) {
+	if !mpitest.Rank() {
+		mpitest.Run(t, mpitest.Job{NP: 2, Env: []string{distOutEnv + "=" + t.TempDir()}, Timeout: 2 * time.Minute})
+		return
+	}
+	comm := mpitest.Join(t)
+	cfg := distConfig("simclr", filepath.Join(os.Getenv(distOutEnv), "run"))
+	ds, err := data.OpenForModel(cfg.Data, data.ModelOptions{Channels: 1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fd := &failingData{Dataset: ds}
+	if comm.Rank() == 1 {
+		fd.after = 3 * 128
+	}
+	tr, err := New(cfg, Options{Comm: comm, Data: fd})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := tr.Run(context.Background())
+	var je *JobError
+	if res != nil || !errors.As(err, &je) || !strings.Contains(err.Error(), "rank 1 of 2: epoch 1/1: loader: reading sample ") || !strings.Contains(err.Error(), ".png: input/output error") {
+		t.Fatalf("rank %d: result %v, error %v; want a JobError naming rank 1 and its file", comm.Rank(), res, err)
+	}
+	steps := []float64{float64(tr.Position().GlobalStep)}
+	comm.AllReduce64(steps)
+	if got := tr.Position().GlobalStep; steps[0] != float64(2*got) || got < 2 || got > 3 {
+		t.Errorf("rank %d stopped after %d steps (both ranks: %v); want the same step, 2 or 3", comm.Rank(), got, steps[0])
+	}
+	if comm.Rank() == 0 {
+		t.Logf("every rank stopped after step %d: %v", tr.Position().GlobalStep, err)
 	}
 }

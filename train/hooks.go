@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/contrastive-go/contrastive/modeldir"
@@ -130,8 +131,9 @@ func ProgressHook(log io.Writer) Hook {
 				if !t.Config.syncBN(n) || t.Config.Method == "moco-v2" {
 					bn = "per-process BatchNorm"
 				}
+				lib, _, _ := strings.Cut(t.Comm.Name(), ",") // "Open MPI v4.1.4"
 				fmt.Fprintf(log, "on %d processes (%s): each trains %d images of every global batch of %d, gradients averaged in %d bucket(s), %s\n",
-					n, t.Comm.Name(), t.Config.BatchSize/n, t.Config.BatchSize, t.avg.Buckets(), bn)
+					n, lib, t.Config.BatchSize/n, t.Config.BatchSize, t.avg.Buckets(), bn)
 			}
 			if t.pos.GlobalStep > 0 {
 				fmt.Fprintf(log, "resuming at epoch %d/%d, step %d/%d\n", t.pos.Epoch+1, t.Config.Epochs, t.pos.GlobalStep+1, t.TotalSteps)
