@@ -89,6 +89,8 @@ type Options struct {
 	// AverageAfterBackward averages the gradients after the backward pass instead of in buckets
 	// started while it runs (to measure what the overlap gains).
 	AverageAfterBackward bool
+	// BucketBytes is the size of the gradient buckets (0: dist.DefaultBucketBytes).
+	BucketBytes int
 }
 
 // Trainer runs the training loop of one run. Build it with New, add hooks with AddHook, then Run
@@ -193,7 +195,7 @@ func (t *Trainer) setup(cfg Config, o Options) error {
 		for i, p := range params {
 			grads[i] = p.Grad.Data
 		}
-		t.avg = dist.NewGradAverager(t.Comm, grads, 0)
+		t.avg = dist.NewGradAverager(t.Comm, grads, o.BucketBytes)
 		if !o.AverageAfterBackward {
 			t.tape.WatchParams(params, t.avg.Ready)
 		}
