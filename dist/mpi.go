@@ -29,6 +29,10 @@ type mpiLib struct {
 	world, float, double, byte, sum uintptr
 
 	initThread, finalize, commRank, commSize, allreduce, allgather, bcast, barrier, abort, libVersion uintptr
+
+	// The non-blocking forms and MPI_Test (0 when the library lacks one: the blocking calls are
+	// used then).
+	iallreduce, iallgather, ibcast, ibarrier, test uintptr
 }
 
 // openLib dlopens the first loadable library of the ABIs (or the file named by LibEnv) and
@@ -80,6 +84,12 @@ func resolve(a abi, h uintptr, name string) (*mpiLib, error) {
 			return nil, fmt.Errorf("%s is not a usable MPI library (%s ABI): it has no %s", l.path, a.name, f.name)
 		}
 		*f.p = p
+	}
+	for _, f := range []struct {
+		name string
+		p    *uintptr
+	}{{"MPI_Iallreduce", &l.iallreduce}, {"MPI_Iallgather", &l.iallgather}, {"MPI_Ibcast", &l.ibcast}, {"MPI_Ibarrier", &l.ibarrier}, {"MPI_Test", &l.test}} {
+		*f.p, _ = purego.Dlsym(h, f.name)
 	}
 	hs := []struct {
 		h handle
@@ -173,6 +183,8 @@ type mpiComm struct {
 	multiple   bool // MPI_THREAD_MULTIPLE granted: Abort may call from any thread
 	name       string
 
+	poll bool // collectives wait by polling MPI_Test with short sleeps (WaitEnv)
+
 	mu     sync.Mutex // guards closed and sending on ops
 	closed bool
 	ops    chan func()
@@ -191,6 +203,13 @@ func joinMPI(l Launcher) (Comm, error) {
 		return nil, fmt.Errorf("started by an MPI launcher (%s) but %v; install Open MPI (apt-get install openmpi-bin) or MPICH (apt-get install mpich), or name the library in %s", l.Var, err, LibEnv)
 	}
 	c := &mpiComm{lib: lib, ops: make(chan func(), queueLen), exited: make(chan struct{})}
+	switch w := os.Getenv(WaitEnv); w {
+	case "", "poll":
+		c.poll = lib.iallreduce != 0 && lib.iallgather != 0 && lib.ibcast != 0 && lib.ibarrier != 0 && lib.test != 0
+	case "spin":
+	default:
+		return nil, fmt.Errorf("%s=%q: want poll or spin", WaitEnv, w)
+	}
 	ready := make(chan error)
 	go c.loop(ready)
 	if err := <-ready; err != nil {
@@ -201,6 +220,9 @@ func joinMPI(l Launcher) (Comm, error) {
 		return nil, fmt.Errorf("the launcher started %d processes (%s) but %s (%s) sees a world of %d: the library does not belong to this launcher (Open MPI's mpirun needs libmpi.so.40, MPICH's mpiexec libmpich.so.12)", l.Size, l.Var, lib.abi.name, lib.path, c.size)
 	}
 	c.name = fmt.Sprintf("%s (%s), rank %d of %d", lib.version(), lib.path, c.rank, c.size)
+	if c.poll {
+		c.name += ", polled waits"
+	}
 	return c, nil
 }
 
@@ -275,8 +297,15 @@ func (c *mpiComm) AllReduce64(buf []float64) {
 func (c *mpiComm) allreduce(p unsafe.Pointer, n, elem int, typ uintptr) {
 	for off := 0; off < n; off += maxCount {
 		k := min(maxCount, n-off)
-		rc, _, _ := purego.SyscallN(c.lib.allreduce, c.lib.abi.inPlace, uintptr(unsafe.Add(p, off*elem)),
-			uintptr(k), typ, c.lib.sum, c.lib.world)
+		buf := uintptr(unsafe.Add(p, off*elem))
+		if c.poll {
+			c.wait("MPI_Iallreduce", func(req uintptr) uintptr {
+				rc, _, _ := purego.SyscallN(c.lib.iallreduce, c.lib.abi.inPlace, buf, uintptr(k), typ, c.lib.sum, c.lib.world, req)
+				return rc
+			})
+			continue
+		}
+		rc, _, _ := purego.SyscallN(c.lib.allreduce, c.lib.abi.inPlace, buf, uintptr(k), typ, c.lib.sum, c.lib.world)
 		check("MPI_Allreduce", rc)
 	}
 }
@@ -311,9 +340,54 @@ func (c *mpiComm) AllGather(dst, src []float32) {
 }
 
 func (c *mpiComm) allgather(src, dst unsafe.Pointer, k int) {
+	if c.poll {
+		c.wait("MPI_Iallgather", func(req uintptr) uintptr {
+			rc, _, _ := purego.SyscallN(c.lib.iallgather, uintptr(src), uintptr(k), c.lib.float,
+				uintptr(dst), uintptr(k), c.lib.float, c.lib.world, req)
+			return rc
+		})
+		return
+	}
 	rc, _, _ := purego.SyscallN(c.lib.allgather, uintptr(src), uintptr(k), c.lib.float,
 		uintptr(dst), uintptr(k), c.lib.float, c.lib.world)
 	check("MPI_Allgather", rc)
+}
+
+// Polling: a rank that waits for the others in a blocking collective spins in the library (Open
+// MPI's shared-memory and TCP transports poll), taking a core that, on a machine with more
+// processes than cores, the rank it waits for could use. wait starts the non-blocking form and
+// polls MPI_Test, spinning for pollSpin and then sleeping between tests, pollMin doubling up to
+// pollMax: the sleep adds at most pollMax to a wait that was long anyway.
+const (
+	pollSpin = 50 * time.Microsecond
+	pollMin  = 20 * time.Microsecond
+	pollMax  = 500 * time.Microsecond
+)
+
+// WaitEnv names the environment variable that selects how collectives wait: "poll" (the
+// default, when the library has the non-blocking collectives) or "spin" (the blocking calls).
+const WaitEnv = "CONTRASTIVE_MPI_WAIT"
+
+// wait runs start(&request), the non-blocking form of fn, and polls the request to completion.
+func (c *mpiComm) wait(fn string, start func(req uintptr) uintptr) {
+	var req [8]byte // an MPI_Request: a pointer (Open MPI) or an int (MPICH)
+	check(fn, start(uintptr(unsafe.Pointer(&req[0]))))
+	var flag int32
+	t0 := time.Now()
+	sleep := pollMin
+	for {
+		rc, _, _ := purego.SyscallN(c.lib.test, uintptr(unsafe.Pointer(&req[0])), uintptr(unsafe.Pointer(&flag)), c.lib.abi.statusIgnore)
+		check("MPI_Test", rc)
+		if flag != 0 {
+			break
+		}
+		if time.Since(t0) < pollSpin {
+			continue
+		}
+		time.Sleep(sleep)
+		sleep = min(2*sleep, pollMax)
+	}
+	runtime.KeepAlive(&req)
 }
 
 func (c *mpiComm) Broadcast(buf []byte, root int) {
@@ -326,7 +400,15 @@ func (c *mpiComm) Broadcast(buf []byte, root int) {
 	c.do(func() {
 		for off := 0; off < len(buf); off += maxCount {
 			k := min(maxCount, len(buf)-off)
-			rc, _, _ := purego.SyscallN(c.lib.bcast, uintptr(unsafe.Pointer(&buf[off])), uintptr(k), c.lib.byte, uintptr(root), c.lib.world)
+			p := uintptr(unsafe.Pointer(&buf[off]))
+			if c.poll {
+				c.wait("MPI_Ibcast", func(req uintptr) uintptr {
+					rc, _, _ := purego.SyscallN(c.lib.ibcast, p, uintptr(k), c.lib.byte, uintptr(root), c.lib.world, req)
+					return rc
+				})
+				continue
+			}
+			rc, _, _ := purego.SyscallN(c.lib.bcast, p, uintptr(k), c.lib.byte, uintptr(root), c.lib.world)
 			check("MPI_Bcast", rc)
 		}
 	})
@@ -335,6 +417,13 @@ func (c *mpiComm) Broadcast(buf []byte, root int) {
 
 func (c *mpiComm) Barrier() {
 	c.do(func() {
+		if c.poll {
+			c.wait("MPI_Ibarrier", func(req uintptr) uintptr {
+				rc, _, _ := purego.SyscallN(c.lib.ibarrier, c.lib.world, req)
+				return rc
+			})
+			return
+		}
 		rc, _, _ := purego.SyscallN(c.lib.barrier, c.lib.world)
 		check("MPI_Barrier", rc)
 	})

@@ -411,7 +411,7 @@ func (t *Trainer) Elapsed() time.Duration {
 func (t *Trainer) Run(ctx context.Context) (res *Result, err error) {
 	defer t.Loader.Close()
 	t.start, t.elapsed0, t.lastSaved = time.Now(), t.pos.Elapsed, time.Now()
-	if err := t.prepareDir(); t.rank0() && err != nil {
+	if err := t.prepareDir(); err != nil {
 		return nil, err
 	}
 	defer func() {

@@ -309,3 +309,22 @@ func lastLines(s string, n int) string {
 	l := strings.Split(strings.TrimSpace(s), "\n")
 	return strings.Join(l[max(0, len(l)-n):], " | ")
 }
+
+// TestTrainAloneLoadsNoMPI: run without a launcher, train loads no MPI library (glibc's
+// LD_DEBUG=files lists every library the process loads; version, which looks for them, does).
+func TestTrainAloneLoadsNoMPI(t *testing.T) {
+	code, out := runProcess(t, []string{"LD_DEBUG=files"}, "version")
+	if code != 0 || !strings.Contains(out, "file=") {
+		t.Skip("LD_DEBUG=files lists nothing here (not glibc's loader)")
+	}
+	if !strings.Contains(out, "file=libmpi") && !strings.Contains(out, "file=libmpich") {
+		t.Skip("no MPI library on this machine: nothing to tell apart")
+	}
+	code, out = runProcess(t, []string{"LD_DEBUG=files"}, mpiTrainArgs(filepath.Join(t.TempDir(), "alone"), "--max-steps", "1")...)
+	if code != 0 {
+		t.Fatalf("train alone: exit %d\n%s", code, lastLines(out, 5))
+	}
+	if strings.Contains(out, "file=libmpi") || strings.Contains(out, "file=libmpich") {
+		t.Error("train without mpirun loaded an MPI library")
+	}
+}
