@@ -12,6 +12,7 @@ type abi struct {
 	// Handles: a symbol name (Open MPI) or a fixed value (MPICH).
 	world, float, double, byte, sum handle
 	inPlace                         uintptr
+	statusIgnore                    uintptr // MPI_STATUS_IGNORE: (MPI_Status*)0 in Open MPI, 1 in MPICH
 	// probe is a symbol only this ABI's library exports ("" for none): it tells which ABI a
 	// library named by CONTRASTIVE_MPI_LIB has.
 	probe string
@@ -35,8 +36,8 @@ var abis = []abi{
 			"/usr/lib64/openmpi/lib/libmpi.so.40", "libmpi.40.dylib", "/opt/homebrew/lib/libmpi.40.dylib", "/usr/local/lib/libmpi.40.dylib"},
 		world: sym("ompi_mpi_comm_world"), float: sym("ompi_mpi_float"), double: sym("ompi_mpi_double"),
 		byte: sym("ompi_mpi_byte"), sum: sym("ompi_mpi_op_sum"),
-		inPlace: 1,
-		probe:   "ompi_mpi_comm_world",
+		inPlace: 1, statusIgnore: 0,
+		probe: "ompi_mpi_comm_world",
 	},
 	{
 		name: "MPICH",
@@ -44,7 +45,7 @@ var abis = []abi{
 			"/usr/lib64/mpich/lib/libmpich.so.12", "libmpi.so.12", "libmpich.12.dylib", "/opt/homebrew/lib/libmpich.12.dylib"},
 		world: val(0x44000000), float: val(0x4c00040a), double: val(0x4c00080b),
 		byte: val(0x4c00010d), sum: val(0x58000003),
-		inPlace: ^uintptr(0),
+		inPlace: ^uintptr(0), statusIgnore: 1,
 	},
 }
 

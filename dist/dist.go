@@ -21,6 +21,8 @@
 package dist
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -190,4 +192,43 @@ func Join() (Comm, error) {
 		return Local{}, nil
 	}
 	return joinMPI(l)
+}
+
+// RankError is an error of one rank that every rank of the job knows (FirstError).
+type RankError struct {
+	Rank, Size int
+	Err        error // the rank's own error on that rank; its message elsewhere
+}
+
+func (e *RankError) Error() string { return fmt.Sprintf("rank %d of %d: %v", e.Rank, e.Size, e.Err) }
+func (e *RankError) Unwrap() error { return e.Err }
+
+// FirstError is a collective: every rank passes its own error (nil when it went well), and every
+// rank gets nil when no rank failed, otherwise the same *RankError: the lowest failing rank's,
+// its message broadcast from it (cut at 4 KiB). So the ranks can stop together, none left
+// waiting for another in a later collective.
+func FirstError(c Comm, err error) error {
+	if c.Size() == 1 {
+		return err
+	}
+	flags := make([]float64, c.Size())
+	if err != nil {
+		flags[c.Rank()] = 1
+	}
+	c.AllReduce64(flags)
+	for r, f := range flags {
+		if f == 0 {
+			continue
+		}
+		buf := make([]byte, 4096)
+		if r == c.Rank() {
+			copy(buf, err.Error())
+		}
+		c.Broadcast(buf, r)
+		if r != c.Rank() {
+			err = errors.New(string(bytes.TrimRight(buf, "\x00")))
+		}
+		return &RankError{Rank: r, Size: c.Size(), Err: err}
+	}
+	return nil
 }

@@ -1,6 +1,7 @@
 package dist
 
 import (
+	"errors"
 	"os"
 	"strings"
 	"testing"
@@ -95,4 +96,11 @@ func TestLibrary(t *testing.T) {
 		t.Errorf("Library() = %q, want a version and a path", s)
 	}
 	t.Log(s)
+}
+
+func TestFirstErrorOfOneProcess(t *testing.T) {
+	e := errors.New("x")
+	if FirstError(Local{}, e) != e || FirstError(Local{}, nil) != nil {
+		t.Error("FirstError on one process must return its own error")
+	}
 }

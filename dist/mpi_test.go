@@ -3,6 +3,7 @@
 package dist_test
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -207,4 +208,70 @@ func TestMPIIAllReduceReturnsAtOnce(t *testing.T) {
 			t.Errorf("all-reduce %d = %v, want %d", k, bufs[k][0], 2*k)
 		}
 	}
+}
+
+// TestMPIFirstError: every rank learns the lowest failing rank's error, its message broadcast.
+func TestMPIFirstError(t *testing.T) {
+	if !mpitest.Rank() {
+		mpitest.Run(t, mpitest.Job{NP: 3})
+		return
+	}
+	c := mpitest.Join(t)
+	if err := dist.FirstError(c, nil); err != nil {
+		t.Fatalf("rank %d: FirstError with no failure = %v", c.Rank(), err)
+	}
+	own := fmt.Errorf("disk of rank %d gone", c.Rank())
+	var mine error
+	if c.Rank() > 0 {
+		mine = own
+	}
+	err := dist.FirstError(c, mine)
+	var re *dist.RankError
+	if !errors.As(err, &re) || re.Rank != 1 || re.Size != 3 || err.Error() != "rank 1 of 3: disk of rank 1 gone" {
+		t.Fatalf("rank %d: FirstError = %v, want rank 1's error", c.Rank(), err)
+	}
+	if c.Rank() == 1 && !errors.Is(err, own) {
+		t.Errorf("rank 1: FirstError does not wrap its own error")
+	}
+}
+
+// TestMPIWaitingRankSleeps: a rank that waits 1.5 s for another in an all-reduce spends little
+// CPU time doing so (polled waits), where the library's blocking call spins for all of it; the
+// results are the same either way.
+func TestMPIWaitingRankSleeps(t *testing.T) {
+	const modeEnv = "CONTRASTIVE_MPITEST_WAIT_MODE"
+	if !mpitest.Rank() {
+		for _, mode := range []string{"poll", "spin"} {
+			mpitest.Run(t, mpitest.Job{NP: 2, Env: []string{dist.WaitEnv + "=" + mode, modeEnv + "=" + mode}, Timeout: time.Minute})
+		}
+		return
+	}
+	c := mpitest.Join(t)
+	mode := os.Getenv(modeEnv)
+	if polled := strings.Contains(c.Name(), "polled waits"); polled != (mode == "poll") {
+		t.Fatalf("%s=%s: Name() = %q", dist.WaitEnv, mode, c.Name())
+	}
+	collectives(t, c)
+	buf := []float32{1}
+	if c.Rank() == 1 {
+		time.Sleep(1500 * time.Millisecond)
+	}
+	cpu0 := cpuTime()
+	c.AllReduce(buf)
+	cpu := cpuTime() - cpu0
+	if buf[0] != 2 {
+		t.Fatalf("all-reduce = %v, want 2", buf[0])
+	}
+	if c.Rank() == 0 {
+		t.Logf("%s: rank 0 used %v of CPU waiting 1.5 s for rank 1", mode, cpu)
+		if mode == "poll" && cpu > 400*time.Millisecond {
+			t.Errorf("polled waits: rank 0 used %v of CPU waiting 1.5 s for rank 1, want under 0.4 s", cpu)
+		}
+	}
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

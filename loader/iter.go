@@ -97,12 +97,16 @@ func (it *Iter) dispatch(jobs chan<- job) {
 		case <-it.quit:
 			return
 		}
-		lo, hi := k*bs, min((k+1)*bs, len(order))
+		glo := k * bs
+		lo, hi := l.part(glo, min((k+1)*bs, len(order)))
 		b := l.getBatch(hi - lo)
-		b.Epoch, b.Step = it.epoch, k
+		b.Epoch, b.Step, b.Offset = it.epoch, k, lo-glo
 		copy(b.Indices, order[lo:hi])
 		p := &pending{b: b, done: make(chan struct{})}
 		p.remaining.Store(int32((b.N + chunk - 1) / chunk))
+		if b.N == 0 { // a partial batch with fewer images than shards
+			close(p.done)
+		}
 		it.ready <- p // never blocks: at most Prefetch batches hold tokens
 		for c := 0; c < b.N; c += chunk {
 			select {

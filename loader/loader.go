@@ -45,6 +45,14 @@ type Options struct {
 	// local views of multi-crop, augment.LocalViews); they all share one shape. Local view j of
 	// a sample draws its randomness as view len(views)+j. Default none.
 	Local []augment.Transform
+	// Shards > 1 makes this loader one of Shards data-parallel ranks, Shard ∈ [0, Shards) its
+	// rank: every batch then holds only the shard's equal contiguous part of the global batch of
+	// BatchSize images, images Shard·BatchSize/Shards … (Shard+1)·BatchSize/Shards − 1 of it,
+	// with the same order, the same views and the same augmentation seeds as the unsharded
+	// loader's, so the shards' parts concatenated in shard order are the unsharded batch, and a
+	// run does not depend on how many ranks share it. BatchSize must divide by Shards; a final
+	// partial batch (without DropLast) is split as evenly as contiguous parts allow.
+	Shard, Shards int
 }
 
 // ErrClosed is returned by Next after Close.
@@ -68,6 +76,8 @@ type Batch struct {
 	IDs       []string // IDs[i] is image i's data.Sample ID
 	Epoch     int
 	Step      int // the batch's position in its epoch
+	// Offset is the position of image 0 in the global batch (Options.Shards): 0 unsharded.
+	Offset int
 
 	released bool
 }
@@ -111,8 +121,17 @@ func New(ds data.Dataset, views []augment.Transform, opt Options) (*Loader, erro
 	if opt.Prefetch == 0 {
 		opt.Prefetch = 2
 	}
-	if opt.BatchSize < 0 || opt.Workers < 0 || opt.Prefetch < 0 {
+	if opt.BatchSize < 0 || opt.Workers < 0 || opt.Prefetch < 0 || opt.Shards < 0 {
 		return nil, fmt.Errorf("loader.New: negative option in %+v", opt)
+	}
+	if opt.Shards == 0 {
+		opt.Shards = 1
+	}
+	if opt.Shard < 0 || opt.Shard >= opt.Shards {
+		return nil, fmt.Errorf("loader.New: shard %d outside [0, %d)", opt.Shard, opt.Shards)
+	}
+	if opt.BatchSize%opt.Shards != 0 {
+		return nil, fmt.Errorf("loader.New: a batch of %d images does not split into %d equal shards: give a batch size that is a multiple of %d", opt.BatchSize, opt.Shards, opt.Shards)
 	}
 	l := &Loader{ds: ds, views: views, opt: opt, open: map[*Iter]struct{}{}}
 	s, err := ds.Get(0)
@@ -163,6 +182,12 @@ func (l *Loader) Len() int {
 	return (n + b - 1) / b
 }
 
+// part returns the shard's part [lo, hi) of the global batch [lo, hi).
+func (l *Loader) part(lo, hi int) (int, int) {
+	n, s, k := hi-lo, l.opt.Shard, l.opt.Shards
+	return lo + s*n/k, lo + (s+1)*n/k
+}
+
 // Order returns the order in which epoch e visits the dataset's indices.
 func (l *Loader) Order(e int) []int {
 	n := l.ds.Len()
@@ -204,7 +229,7 @@ func (l *Loader) Release(b *Batch) {
 // getBatch returns a batch for n images, reused when possible.
 func (l *Loader) getBatch(n int) *Batch {
 	V, chw := len(l.views), l.c*l.h*l.w
-	full := l.opt.BatchSize
+	full := l.opt.BatchSize / l.opt.Shards // a partial batch's part holds no more: ⌈n/Shards⌉ ≤ BatchSize/Shards
 	l.mu.Lock()
 	var b *Batch
 	if k := len(l.free); k > 0 {

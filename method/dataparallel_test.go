@@ -47,8 +47,8 @@ type dpCase struct {
 	head    string
 	cfg     Config
 	overlap bool // average gradients in buckets while the backward pass runs
-	// prepare adjusts the method for n images per process and the number of ranks (MoCo v2: one
-	// process needs one split-BN group per rank of the data-parallel run).
+	// prepare adjusts the method for the number of ranks (MoCo v2: split-BN groups of the
+	// global batch, which the ranks share).
 	prepare func(m Method, ranks int)
 	// buffers: also compare the BatchNorm running statistics (synchronised BN only).
 	buffers bool
@@ -57,7 +57,7 @@ type dpCase struct {
 var dpCases = []dpCase{
 	{method: "simclr", head: models.HeadMLP2, cfg: Config{Temperature: 0.5}, overlap: true, buffers: true},
 	{method: "moco-v2", head: models.HeadMLP2, cfg: Config{Temperature: 0.2, QueueSize: 1024, EMAMomentum: 0.99, Seed: 7},
-		prepare: func(m Method, ranks int) { m.(*MoCoV2).Groups = 2 / ranks }},
+		prepare: func(m Method, _ int) { m.(*MoCoV2).Groups = 2 }}, // 2 sub-batches of the global batch: 1 per rank
 	// As the official projector, the last linear layer has no bias: under the loss's
 	// standardisation its gradient would be 0 up to rounding, which Adam turns into noise.
 	{method: "barlow-twins", head: models.HeadMLP2BN, cfg: Config{Lambda: 0.02}, buffers: true,

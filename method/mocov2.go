@@ -57,7 +57,8 @@ import (
 type MoCoV2 struct {
 	model, key *models.Model
 	tau, m     float32
-	// Groups is the number of BatchNorm sub-batches per view (split BN); see the type's comment.
+	// Groups is the number of BatchNorm sub-batches per view of the (global) batch (split BN);
+	// see the type's comment and groups.
 	Groups int
 
 	queue   *tensor.Tensor // [K, D], unit rows
@@ -118,8 +119,15 @@ func randomUnitRows(k, d int, seed uint64) *tensor.Tensor {
 // normalizeRow scales row to unit L2 norm (x / max(‖x‖, 1e-12), F.normalize's eps).
 func normalizeRow(row []float32) { vec.NormalizeRows(row, row, len(row), 1e-12, nil) }
 
-// groups returns the number of split-BN sub-batches for n images.
+// groups returns the number of split-BN sub-batches for n images. On several ranks n is this
+// rank's share: the global batch's count, min(Groups, size·n/minSplitBN), is divided among the
+// ranks, so that the sub-batches are those one process makes of the global batch and a run does
+// not depend on the number of ranks (when that count divides by it; each rank makes at least one).
 func (s *MoCoV2) groups(n int) int {
+	if s.dp.on() {
+		size := s.dp.comm.Size()
+		return max(1, min(s.Groups, size*n/minSplitBN)/size)
+	}
 	return max(1, min(s.Groups, n/minSplitBN))
 }
 

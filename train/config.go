@@ -72,6 +72,12 @@ type Config struct {
 	LocalCrops int `json:"local-crops,omitempty"`
 	LocalSize  int `json:"local-size,omitempty"`
 
+	// SyncBN is BatchNorm on several processes: "auto" (or "") and "on" compute the batch
+	// statistics over the global batch (synchronised BatchNorm, forward and backward), "off"
+	// over each process's share. One process is unaffected. MoCo v2 always keeps per-process
+	// statistics, with its keys shuffled across the processes.
+	SyncBN string `json:"sync-bn,omitempty"`
+
 	Out     string   `json:"out"`
 	MaxTime Duration `json:"max-time,omitempty"`
 	// FitEpochs chooses Epochs (a fresh run with MaxTime only) from the speed measured over the
@@ -123,6 +129,7 @@ func Default() Config {
 		Temperature: 0.2,
 		Augment:     Auto,
 		Seed:        1,
+		SyncBN:      "auto",
 		Model:       models.Config{Name: Auto},
 		KNNEvery:    0,
 		MonitorSize: 10000,

@@ -2,6 +2,7 @@ package train
 
 import (
 	"math"
+	"slices"
 	"time"
 
 	"github.com/contrastive-go/contrastive/optim"
@@ -56,9 +57,18 @@ func (t *Trainer) fitStep() {
 		return
 	}
 	perStep := time.Since(f.from).Seconds() / float64(g-f.fromStep)
+	elapsed := time.Since(t.start).Seconds()
+	if t.Comm != nil && t.Comm.Size() > 1 {
+		// Every rank must choose the same length: the slowest rank's pace and clock.
+		n, r := t.Comm.Size(), t.Comm.Rank()
+		buf := make([]float64, 2*n)
+		buf[r], buf[n+r] = perStep, elapsed
+		t.Comm.AllReduce64(buf)
+		perStep, elapsed = slices.Max(buf[:n]), slices.Max(buf[n:])
+	}
 	*f = fitState{}
 	cfg := &t.Config
-	epochs := FitEpochsFor(time.Duration(cfg.MaxTime), time.Since(t.start), time.Duration(perStep*float64(time.Second)), g, t.StepsPerEpoch, cfg.Warmup)
+	epochs := FitEpochsFor(time.Duration(cfg.MaxTime), time.Duration(elapsed*float64(time.Second)), time.Duration(perStep*float64(time.Second)), g, t.StepsPerEpoch, cfg.Warmup)
 	cfg.Epochs = epochs
 	t.TotalSteps = t.StepsPerEpoch * epochs
 	if cfg.Schedule == "cosine" {
@@ -66,6 +76,9 @@ func (t *Trainer) fitStep() {
 	}
 	logf(t.Log, "auto: --epochs %d so that the schedule ends within --max-time %s (%.3f s/step measured over steps %d-%d, %d steps/epoch); pass --epochs to choose\n",
 		epochs, time.Duration(cfg.MaxTime), perStep, fitSkip+1, g, t.StepsPerEpoch)
+	if !t.rank0() {
+		return
+	}
 	if err := t.writeConfig(); err != nil {
 		logf(t.Log, "warning: rewriting config.json: %v\n", err)
 	}

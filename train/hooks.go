@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/contrastive-go/contrastive/modeldir"
@@ -81,7 +82,7 @@ func MetricsHook() Hook {
 		},
 		StepEnd: func(t *Trainer, e *StepEnd) error {
 			if t.Config.LogEvery > 0 && e.GlobalStep%t.Config.LogEvery == 0 {
-				line := map[string]any{"step": e.GlobalStep, "epoch": e.Epoch - 1, "loss": e.Loss, "lr": e.LR, "images_per_s": round(e.ImagesPerSec), "elapsed_s": round(t.Elapsed().Seconds())}
+				line := map[string]any{"step": e.GlobalStep, "epoch": e.Epoch - 1, "loss": e.Loss, "lr": e.LR, "images_per_s": round(e.ImagesPerSec), "elapsed_s": round(t.Elapsed().Seconds()), "world_size": t.WorldSize()}
 				for k, v := range e.Metrics {
 					line[k] = v
 				}
@@ -90,7 +91,7 @@ func MetricsHook() Hook {
 			return nil
 		},
 		EpochEnd: func(t *Trainer, e *EpochEnd) error {
-			line := map[string]any{"epoch_end": e.Epoch, "step": e.GlobalStep, "elapsed_s": round(t.Elapsed().Seconds())}
+			line := map[string]any{"epoch_end": e.Epoch, "step": e.GlobalStep, "elapsed_s": round(t.Elapsed().Seconds()), "world_size": t.WorldSize()}
 			if e.Steps > 0 {
 				line["epoch_loss"] = e.Loss
 				line["epoch_images_per_s"] = round(e.ImagesPerSec)
@@ -118,15 +119,27 @@ func ProgressHook(log io.Writer) Hook {
 	}
 	p := NewProgress(log)
 	status := func(t *Trainer, loss, lr, ips float64) Status {
-		return Status{Epoch: t.pos.Epoch + 1, Epochs: t.Config.Epochs, Step: t.pos.GlobalStep, Steps: t.TotalSteps, Loss: loss, LR: lr, ImagesPerSecond: ips}
+		return Status{Epoch: t.pos.Epoch + 1, Epochs: t.Config.Epochs, Step: t.pos.GlobalStep, Steps: t.TotalSteps, Loss: loss, LR: lr, ImagesPerSecond: ips, Processes: t.WorldSize()}
 	}
 	return Hook{
 		Name: "progress",
 		Start: func(t *Trainer) error {
 			fmt.Fprintf(log, "training %s on %s: %d samples, %d steps/epoch × %d epochs, model %s (%d parameters, h %d-d)\n",
 				t.Config.Method, t.Config.Data, t.Data.Len(), t.StepsPerEpoch, t.Config.Epochs, t.Model.Config.Name, t.Model.NumParams(), t.Model.FeatureDim)
+			if n := t.WorldSize(); n > 1 {
+				bn := "synchronised BatchNorm"
+				if !t.Config.syncBN(n) || t.Config.Method == "moco-v2" {
+					bn = "per-process BatchNorm"
+				}
+				lib, _, _ := strings.Cut(t.Comm.Name(), ",") // "Open MPI v4.1.4"
+				fmt.Fprintf(log, "on %d processes (%s): each trains %d images of every global batch of %d, gradients averaged in %d bucket(s), %s\n",
+					n, lib, t.Config.BatchSize/n, t.Config.BatchSize, t.avg.Buckets(), bn)
+			}
 			if t.pos.GlobalStep > 0 {
 				fmt.Fprintf(log, "resuming at epoch %d/%d, step %d/%d\n", t.pos.Epoch+1, t.Config.Epochs, t.pos.GlobalStep+1, t.TotalSteps)
+				if was, n := t.pos.WorldSize, t.WorldSize(); was > 0 && was != n {
+					fmt.Fprintf(log, "the run was checkpointed on %d processes and resumes on %d: the global batch of %d is unchanged, so it goes on as it would have\n", was, n, t.Config.BatchSize)
+				}
 			}
 			return nil
 		},

@@ -38,7 +38,8 @@ type Status struct {
 	Epoch, Epochs   int
 	Step, Steps     int // global step and the run's total
 	Loss, LR        float64
-	ImagesPerSecond float64
+	ImagesPerSecond float64 // of all the processes together
+	Processes       int     // data-parallel processes training the run (0 or 1: one)
 }
 
 // Update shows s, rate limited; force draws now.
@@ -65,8 +66,12 @@ func (p *Progress) Update(s Status, force bool) {
 	} else if s.Steps <= s.Step {
 		eta = "0s"
 	}
-	line := fmt.Sprintf("epoch %d/%d  step %d/%d  loss %.4f  lr %.2e  %.0f img/s  ETA %s",
-		s.Epoch, s.Epochs, s.Step, s.Steps, s.Loss, s.LR, s.ImagesPerSecond, eta)
+	procs := ""
+	if s.Processes > 1 {
+		procs = fmt.Sprintf(" on %d processes", s.Processes)
+	}
+	line := fmt.Sprintf("epoch %d/%d  step %d/%d  loss %.4f  lr %.2e  %.0f img/s%s  ETA %s",
+		s.Epoch, s.Epochs, s.Step, s.Steps, s.Loss, s.LR, s.ImagesPerSecond, procs, eta)
 	if p.tty {
 		const width = 24
 		n := int(frac * width)

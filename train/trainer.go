@@ -16,6 +16,7 @@ import (
 	"github.com/contrastive-go/contrastive/augment"
 	"github.com/contrastive-go/contrastive/autodiff"
 	"github.com/contrastive-go/contrastive/data"
+	"github.com/contrastive-go/contrastive/dist"
 	"github.com/contrastive-go/contrastive/internal/atomicfile"
 	"github.com/contrastive-go/contrastive/loader"
 	"github.com/contrastive-go/contrastive/method"
@@ -38,6 +39,11 @@ type Result struct {
 	KNNTop1      float64  `json:"knn_top1,omitempty"` // the last monitor value, if any
 	Stopped      string   `json:"stopped,omitempty"`  // why the run ended early ("max-time", "max-steps", "interrupted", or a hook's reason)
 	Params       int      `json:"params"`
+	WorldSize    int      `json:"world_size"` // processes that trained it (Options.Comm)
+	// CommSeconds is the time this rank waited for the gradient all-reduce after the backward
+	// passes (data-parallel runs), and AllReduceBytesPerStep what it handed to it per step.
+	CommSeconds           float64 `json:"comm_wait_s,omitempty"`
+	AllReduceBytesPerStep int64   `json:"allreduce_bytes_per_step,omitempty"`
 }
 
 // Position says where training stands: Epoch is the number of epochs done (the 0-based epoch in
@@ -50,6 +56,7 @@ type Position struct {
 	GlobalStep int     `json:"global_step"`
 	Elapsed    float64 `json:"elapsed_s"`
 	Samples    int     `json:"samples,omitempty"`
+	WorldSize  int     `json:"world_size,omitempty"` // processes that trained up to here
 }
 
 // testLossHook lets tests replace the loss value the loop checks (to inject a NaN).
@@ -72,6 +79,18 @@ type Options struct {
 	// NoDefaultHooks leaves out the standard hooks (kNN monitor, metrics log, progress,
 	// checkpoints): the caller adds its own. Without the checkpoint hook nothing is saved.
 	NoDefaultHooks bool
+	// Comm makes the run one of Comm.Size() data-parallel processes (dist.Join under mpirun);
+	// nil is a single process. Every rank runs the same configuration; Config.BatchSize is the
+	// global batch, of which each rank trains its share, and the run is that of one process on
+	// the global batch (see dist.go). Rank 0 alone writes the model directory and logs. When Run
+	// returns an error that is not a JobError, the other ranks may be waiting for this one: end
+	// the job (Comm.Abort).
+	Comm dist.Comm
+	// AverageAfterBackward averages the gradients after the backward pass instead of in buckets
+	// started while it runs (to measure what the overlap gains).
+	AverageAfterBackward bool
+	// BucketBytes is the size of the gradient buckets (0: dist.DefaultBucketBytes).
+	BucketBytes int
 }
 
 // Trainer runs the training loop of one run. Build it with New, add hooks with AddHook, then Run
@@ -88,6 +107,7 @@ type Trainer struct {
 	StepsPerEpoch int
 	TotalSteps    int
 	Log           io.Writer
+	Comm          dist.Comm // nil with one process
 
 	hooks     []Hook
 	userAt    int // user hooks are inserted here: after the monitor, before the writers
@@ -102,7 +122,9 @@ type Trainer struct {
 	knn       float64 // the kNN monitor's last score
 	stopWhy   string
 	lastSaved time.Time
-	fit       fitState // Config.FitEpochs: the epoch fit in progress (fit.go)
+	fit       fitState           // Config.FitEpochs: the epoch fit in progress (fit.go)
+	avg       *dist.GradAverager // data-parallel runs
+	commStats dist.Stats
 }
 
 // Run trains as cfg says (cfg.Resume continues the run in cfg.Out), with the standard hooks,
@@ -119,38 +141,67 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (*Result, error) {
 // the optimizer, its schedule and the loader, and with cfg.Resume loads the checkpoint in
 // cfg.Out. Nothing is written until Run.
 func New(cfg Config, o Options) (*Trainer, error) {
-	t := &Trainer{Log: o.Log, tape: autodiff.NewTape()}
+	t := &Trainer{Log: o.Log, tape: autodiff.NewTape(), Comm: o.Comm}
+	if !t.rank0() {
+		o.Log, t.Log = nil, nil
+	}
+	err := t.checkRanks(t.setup(cfg, o))
+	if err != nil {
+		if t.Loader != nil {
+			t.Loader.Close()
+		}
+		return nil, err
+	}
+	return t, nil
+}
+
+// setup is New on this process.
+func (t *Trainer) setup(cfg Config, o Options) error {
 	if cfg.Resume {
 		cp, err := loadCheckpoint(cfg.Out)
 		if err != nil {
-			return nil, fmt.Errorf("cannot resume: %w", err)
+			return fmt.Errorf("cannot resume: %w", err)
 		}
 		cfg = inheritAuto(cfg, cp.cfg)
 		if err := checkResume(cfg, cp.cfg); err != nil {
-			return nil, err
+			return err
 		}
 		if cfg.Epochs < cp.pos.Epoch {
-			return nil, fmt.Errorf("--epochs %d is fewer than the %d epochs this run has already trained", cfg.Epochs, cp.pos.Epoch)
+			return fmt.Errorf("--epochs %d is fewer than the %d epochs this run has already trained", cfg.Epochs, cp.pos.Epoch)
 		}
 		t.stored, t.pos = cp, cp.pos
 	} else if err := checkFreshDir(cfg.Out, cfg.Overwrite); err != nil {
-		return nil, err
+		return err
 	}
 	if err := cfg.Validate(); err != nil {
-		return nil, err
+		return err
+	}
+	if n := t.WorldSize(); cfg.BatchSize%n != 0 {
+		return fmt.Errorf("--batch-size %d does not divide among the %d processes: give a multiple of %d (it is the global batch, of which each process trains an equal share)", cfg.BatchSize, n, n)
 	}
 	t.Config = cfg
 	if err := t.build(o); err != nil {
-		return nil, err
+		return err
 	}
-	if !o.NoDefaultHooks {
+	if !o.NoDefaultHooks && t.rank0() {
 		if mon := newMonitor(t.Config, t.Data, t.Model.Config.InChannels, o.Log); mon != nil {
 			t.hooks = append(t.hooks, mon.hook())
 		}
 		t.userAt = len(t.hooks)
 		t.hooks = append(t.hooks, MetricsHook(), ProgressHook(o.Log), CheckpointHook())
 	}
-	return t, nil
+	if t.distributed() {
+		params := t.Method.Params()
+		grads := make([][]float32, len(params))
+		for i, p := range params {
+			grads[i] = p.Grad.Data
+		}
+		t.avg = dist.NewGradAverager(t.Comm, grads, o.BucketBytes)
+		if !o.AverageAfterBackward {
+			t.tape.WatchParams(params, t.avg.Ready)
+		}
+	}
+	return nil
 }
 
 // build opens the data and builds the model, method, optimizer, schedule and loader.
@@ -225,8 +276,12 @@ func (t *Trainer) build(o Options) error {
 	if t.Model, err = models.Build(mcfg, cfg.Seed); err != nil {
 		return fmt.Errorf("building the model: %w", err)
 	}
-	if t.Method, err = fac.New(t.Model, method.Config{Temperature: cfg.Temperature, QueueSize: cfg.QueueSize, EMAMomentum: cfg.EMAMomentum,
-		Lambda: cfg.Lambda, Prototypes: cfg.Prototypes, Seed: cfg.Seed}); err != nil {
+	mc := method.Config{Temperature: cfg.Temperature, QueueSize: cfg.QueueSize, EMAMomentum: cfg.EMAMomentum,
+		Lambda: cfg.Lambda, Prototypes: cfg.Prototypes, Seed: cfg.Seed}
+	if t.distributed() {
+		mc.Comm, mc.LocalBN = t.Comm, !cfg.syncBN(t.Comm.Size())
+	}
+	if t.Method, err = fac.New(t.Model, mc); err != nil {
 		return err
 	}
 	t.Optimizer = newOptimizer(*cfg, t.Method.Params())
@@ -240,7 +295,11 @@ func (t *Trainer) build(o Options) error {
 			return fmt.Errorf("--local-size %d: %w", mc.Size, err)
 		}
 	}
-	if t.Loader, err = loader.New(ds, views, loader.Options{BatchSize: cfg.BatchSize, Workers: cfg.Workers, Prefetch: 3, DropLast: true, Shuffle: true, Seed: cfg.Seed, Local: local}); err != nil {
+	lo := loader.Options{BatchSize: cfg.BatchSize, Workers: cfg.Workers, Prefetch: 3, DropLast: true, Shuffle: true, Seed: cfg.Seed, Local: local}
+	if t.Comm != nil {
+		lo.Shard, lo.Shards = t.Comm.Rank(), t.Comm.Size()
+	}
+	if t.Loader, err = loader.New(ds, views, lo); err != nil {
 		return err
 	}
 	t.StepsPerEpoch = t.Loader.Len()
@@ -369,7 +428,17 @@ func (t *Trainer) Run(ctx context.Context) (res *Result, err error) {
 			}
 		}
 	}
-	for t.pos.Epoch < t.Config.Epochs && t.stopWhy == "" {
+	for t.pos.Epoch < t.Config.Epochs {
+		if t.distributed() { // every rank must leave at the same epoch
+			why, err := t.agree(ctx, nil)
+			if err != nil {
+				return nil, err
+			}
+			t.stopWhy = why
+		}
+		if t.stopWhy != "" {
+			break
+		}
 		if err := t.trainEpoch(ctx); err != nil {
 			return nil, err
 		}
@@ -378,8 +447,11 @@ func (t *Trainer) Run(ctx context.Context) (res *Result, err error) {
 }
 
 // prepareDir creates the output directory, removes temporary files a killed run left there and
-// writes config.json.
+// writes config.json (rank 0 alone).
 func (t *Trainer) prepareDir() error {
+	if !t.rank0() {
+		return nil
+	}
 	out := t.Config.Out
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return fmt.Errorf("creating %s: %w", out, err)
@@ -399,7 +471,8 @@ func (t *Trainer) writeConfig() error {
 	cfgJS, _ := json.MarshalIndent(struct {
 		Config
 		ResolvedModel models.Config `json:"resolved_model"`
-	}{t.Config, t.Model.Config}, "", "  ")
+		WorldSize     int           `json:"world_size"`
+	}{t.Config, t.Model.Config, t.WorldSize()}, "", "  ")
 	return WriteFileAtomic(filepath.Join(out, modeldir.ConfigFile), append(cfgJS, '\n'))
 }
 
@@ -438,20 +511,32 @@ func (t *Trainer) trainEpoch(ctx context.Context) error {
 	var n int
 	tEpoch := time.Now()
 	for {
-		if why := t.stopReason(ctx); why != "" {
-			t.stopWhy = why
-			return nil
+		if !t.distributed() {
+			if why := t.stopReason(ctx); why != "" {
+				t.stopWhy = why
+				return nil
+			}
 		}
 		b, err := it.Next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return fmt.Errorf("epoch %d/%d: %w", t.pos.Epoch+1, t.Config.Epochs, err)
-		}
-		if b.Step < t.pos.Step { // resuming inside an epoch: skip the batches already trained on
+			err = fmt.Errorf("epoch %d/%d: %w", t.pos.Epoch+1, t.Config.Epochs, err)
+		} else if b.Step < t.pos.Step { // resuming inside an epoch: skip the batches already trained on
 			t.Loader.Release(b)
 			continue
+		}
+		if t.distributed() { // the ranks go on, or stop, together
+			why, aerr := t.agree(ctx, err)
+			if why != "" || aerr != nil {
+				t.Loader.Release(b)
+				t.stopWhy = why
+				return aerr
+			}
+		}
+		if err != nil {
+			return err
 		}
 		ev, err := t.Step(b)
 		t.Loader.Release(b)
@@ -474,7 +559,7 @@ func (t *Trainer) trainEpoch(ctx context.Context) error {
 	ev := &EpochEnd{Epoch: t.pos.Epoch, GlobalStep: t.pos.GlobalStep, Steps: n, Metrics: map[string]float64{}}
 	if n > 0 {
 		ev.Loss = sum / float64(n)
-		ev.ImagesPerSec = float64(n*t.Config.BatchSize) / time.Since(tEpoch).Seconds()
+		ev.ImagesPerSec = float64(n*t.Config.BatchSize) / time.Since(tEpoch).Seconds() // the global batch
 	}
 	for _, h := range t.hooks {
 		if h.EpochEnd != nil {
@@ -500,36 +585,47 @@ func (t *Trainer) Step(b *loader.Batch) (*StepEnd, error) {
 		mb.Local, mb.L = t.tape.Constant(tensor.FromSlice(b.LocalData, nl*b.N, c, lh, lw)), nl
 	}
 	l := t.Method.Loss(mb)
-	lv := float64(l.Item())
+	lv := t.globalLoss(float64(l.Item()))
 	if testLossHook != nil {
 		lv = testLossHook(t.pos.GlobalStep, lv)
 	}
 	if math.IsNaN(lv) || math.IsInf(lv, 0) {
 		t.tape.Reset()
-		return nil, fmt.Errorf("%w: the loss is %v at step %d (epoch %d/%d, batch %d of %d); stopping, the last good checkpoint in %s is kept (try a lower --lr)",
+		err := fmt.Errorf("%w: the loss is %v at step %d (epoch %d/%d, batch %d of %d); stopping, the last good checkpoint in %s is kept (try a lower --lr)",
 			ErrNonFinite, lv, t.pos.GlobalStep+1, t.pos.Epoch+1, t.Config.Epochs, b.Step+1, t.StepsPerEpoch, t.Config.Out)
+		if t.distributed() { // the global loss: every rank stops here
+			err = &JobError{err}
+		}
+		return nil, err
 	}
 	t.tape.Backward(l)
+	t.averageGrads()
 	t.Optimizer.Step()
 	t.Optimizer.ZeroGrad()
 	t.tape.Reset()
 	t.pos.GlobalStep++
 	t.pos.Step = b.Step + 1
 	t.Method.AfterStep(float64(t.pos.GlobalStep) / float64(t.TotalSteps))
-	t.images += b.N
+	images := b.N * t.WorldSize() // the global batch
+	t.images += images
 	t.steps++
 	t.lastLoss = lv
 	return &StepEnd{
 		Epoch: t.pos.Epoch + 1, Step: t.pos.Step, GlobalStep: t.pos.GlobalStep,
-		Loss: lv, LR: lr, ImagesPerSec: float64(b.N) / time.Since(tStep).Seconds(),
+		Loss: lv, LR: lr, ImagesPerSec: float64(images) / time.Since(tStep).Seconds(),
 		Metrics: map[string]float64{},
 	}, nil
 }
 
 // SaveCheckpoint writes checkpoint.safetensors and model.safetensors (each replaced atomically)
-// and runs the checkpoint hooks.
+// and runs the checkpoint hooks. On a data-parallel run rank 0 alone writes; on the other ranks
+// it does nothing.
 func (t *Trainer) SaveCheckpoint() error {
+	if !t.rank0() {
+		return nil
+	}
 	t.pos.Elapsed = t.Elapsed().Seconds()
+	t.pos.WorldSize = t.WorldSize()
 	if err := saveCheckpoint(t.Config.Out, t.Config, t.Method, t.Optimizer, t.pos); err != nil {
 		return err
 	}
@@ -547,7 +643,11 @@ func (t *Trainer) SaveCheckpoint() error {
 
 func (t *Trainer) result() *Result {
 	res := &Result{Dir: t.Config.Out, Params: t.Model.NumParams(), Epochs: t.pos.Epoch, Steps: t.pos.GlobalStep,
-		StepsThisRun: t.steps, Stopped: t.stopWhy, Seconds: time.Since(t.start).Seconds(), KNNTop1: t.knn}
+		StepsThisRun: t.steps, Stopped: t.stopWhy, Seconds: time.Since(t.start).Seconds(), KNNTop1: t.knn,
+		WorldSize: t.WorldSize(), CommSeconds: t.commStats.Wait.Seconds()}
+	if t.steps > 0 && t.distributed() {
+		res.AllReduceBytesPerStep = t.commStats.Bytes / int64(t.steps)
+	}
 	if t.steps > 0 {
 		l := t.lastLoss
 		res.FinalLoss = &l

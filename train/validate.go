@@ -3,6 +3,7 @@ package train
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -96,6 +97,9 @@ func (c *Config) Validate() error {
 	case "cosine", "constant":
 	default:
 		return fmt.Errorf("unknown --schedule %q (known: cosine, constant)", c.Schedule)
+	}
+	if c.SyncBN != "" && !slices.Contains(SyncBNValues, c.SyncBN) {
+		return fmt.Errorf("unknown --sync-bn %q (known: %s)", c.SyncBN, strings.Join(SyncBNValues, ", "))
 	}
 	if !knownAugment(c.Augment) {
 		return fmt.Errorf("unknown --augment %q (known: %s)", c.Augment, strings.Join(AugmentNames(), ", "))

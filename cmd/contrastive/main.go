@@ -95,6 +95,10 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 		if errors.Is(err, errUsage) {
 			return 2
 		}
+		var se silentExit
+		if errors.As(err, &se) {
+			return se.code
+		}
 		var ue usageError
 		if errors.As(err, &ue) {
 			fmt.Fprintf(stderr, "contrastive %s: %s (see 'contrastive %s --help')\n", args[0], ue.msg, args[0])

@@ -2,12 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"strings"
 	"time"
 
+	"github.com/contrastive-go/contrastive/dist"
 	"github.com/contrastive-go/contrastive/method"
 	"github.com/contrastive-go/contrastive/models"
 	"github.com/contrastive-go/contrastive/train"
@@ -37,7 +39,7 @@ func bindTrainFlags(fs *flag.FlagSet) *trainFlags {
 	fs.StringVar(&t.model, "model", train.Auto, "encoder: auto (chosen from the data, printed at the start) | reference (DESIGN.md's CNN, exactly) | "+strings.Join(models.EncoderNames, "|")+"; small-cnn defaults to the recipe for small grayscale images")
 	fs.Var(checkedList{&t.channels, positiveInt}, "channels", "encoder widths, comma-separated (small-cnn: per conv layer; resnet: per stage)")
 	fs.Var(checkedList{&t.strides, positiveInt}, "strides", "small-cnn conv strides, comma-separated")
-	intFlag(fs, &t.poolGrid, "pool-grid", 0, positiveInt, "small-cnn features h: 1 = global average pool, g > 1 = average-pool to g×g and flatten (default 7: the 7×7 map of 28-px images)")
+	intFlag(fs, &t.poolGrid, "pool-grid", 0, positiveInt, "small-cnn features h: 1 = global average pool, g > 1 = average-pool to g×g and flatten (default 2)")
 	fs.StringVar(&t.head, "head", "", "projection head: mlp2|mlp2-bn|mlp3-bn|linear|none (default mlp2)")
 	intFlag(fs, &t.projHid, "proj-hidden", 0, positiveInt, "projection head hidden width (default: the width of h; 512 in the recipe)")
 	intFlag(fs, &t.projDim, "proj-dim", 0, positiveInt, "projection (z) width (default 64; 128 for resnet and the recipe)")
@@ -53,12 +55,13 @@ func bindTrainFlags(fs *flag.FlagSet) *trainFlags {
 	floatFlag(fs, &c.Warmup, "warmup-epochs", d.Warmup, nonNegFloat, "linear warm-up length in epochs (at most --epochs)")
 	floatFlag(fs, &c.Temperature, "temperature", d.Temperature, positiveFloat, "NT-Xent/InfoNCE temperature τ")
 	fs.StringVar(&c.Augment, "augment", d.Augment, "augmentation preset: "+strings.Join(train.AugmentNames(), "|"))
+	fs.StringVar(&c.SyncBN, "sync-bn", d.SyncBN, "BatchNorm under mpirun: "+strings.Join(train.SyncBNValues, "|")+" (auto: statistics over the global batch when several processes train, as on: on; off: over each process's share)")
 	intFlag(fs, &c.ImageSize, "image-size", 0, between(1, train.MaxImageSize), "resize image files to this square size (default: the data's own size)")
 	fs.StringVar(&c.Out, "out", d.Out, "model directory to write (on --resume: the run to continue)")
 	fs.BoolVar(&t.resume, "resume", false, "continue the run in --out from its last checkpoint, with its stored configuration")
 	fs.BoolVar(&c.Overwrite, "overwrite", false, "replace the model, metrics and checkpoint that --out already holds")
 	fs.Uint64Var(&c.Seed, "seed", d.Seed, "random seed (initialisation, order, augmentations)")
-	durationFlag(fs, &t.maxTime, "max-time", 0, positiveDur, "stop (with a checkpoint) after this long, e.g. 20m; without --epochs, the epochs are chosen from the measured speed so the schedule ends in time")
+	durationFlag(fs, &t.maxTime, "max-time", 0, positiveDur, "stop (with a checkpoint) after this long, e.g. 20m")
 	durationFlag(fs, &t.ckptEvery, "checkpoint-every", 10*time.Minute, positiveDur, "also checkpoint at this interval inside an epoch")
 	fs.BoolVar(&c.SkipBad, "skip-bad", false, "skip unreadable images (listed in a summary) instead of failing")
 	intFlag(fs, &c.Workers, "workers", 0, nonNegInt, "augmentation goroutines (0: one per core)")
@@ -126,6 +129,9 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("train", "train --method simclr --data PATH|fashion-mnist --out DIR [flags]", stderr)
 	t := bindTrainFlags(fs)
 	if err := parse(fs, args); err != nil {
+		if launcherRank() > 0 { // under mpirun every rank has the same flags: rank 0 says it
+			return silentExit{2}
+		}
 		return err
 	}
 	if t.configFile != "" {
@@ -133,33 +139,45 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	given := setFlags(fs)
-	cfg := t.cfg
-	if !t.resume {
-		t.resolve(nil, given)
-		t.cfg.FitEpochs = given["max-time"] && !given["epochs"]
-		cfg = t.cfg
-	} else {
-		if cfg.Overwrite {
-			return fmt.Errorf("--resume continues the run in --out and --overwrite replaces it: give one of them")
+	comm, err := joinJob()
+	if err != nil {
+		return err
+	}
+	defer comm.Close()
+	if err := trainWith(comm, t, fs, stdout, stderr); err != nil {
+		return rankExit(comm, err, stderr)
+	}
+	return nil
+}
+
+// trainWith runs the train command as one rank of comm (dist.Local: alone).
+func trainWith(comm dist.Comm, t *trainFlags, fs *flag.FlagSet, stdout, stderr io.Writer) error {
+	cfg, err := t.config(fs)
+	if comm.Size() > 1 { // a rank that cannot read the run to resume stops them all
+		if err := dist.FirstError(comm, err); err != nil {
+			return &train.JobError{Err: err}
 		}
-		stored, err := train.StoredConfig(cfg.Out)
-		if err != nil {
-			return fmt.Errorf("cannot resume: %w", err)
-		}
-		t.resolve(&stored.Model, given)
-		for _, f := range modelFlags {
-			given["model"] = given["model"] || given[f]
-		}
-		if cfg, err = train.ResumeConfig(t.cfg, func(f string) bool { return given[f] }); err != nil {
-			return err
-		}
+	}
+	if err != nil {
+		return err
 	}
 	ctx, stop := interruptible()
 	defer stop()
-	res, err := train.Run(ctx, cfg, stderr)
+	tr, err := train.New(cfg, train.Options{Log: stderr, Comm: comm})
 	if err != nil {
 		return err
+	}
+	res, err := tr.Run(ctx)
+	if err != nil {
+		return err
+	}
+	if comm.Rank() != 0 { // rank 0 reports the run
+		if err := interruption(ctx, res); err != nil {
+			var ee exitError
+			errors.As(err, &ee)
+			return silentExit{ee.code}
+		}
+		return nil
 	}
 	if t.jsonOut {
 		if err := json.NewEncoder(stdout).Encode(res); err != nil {
@@ -169,6 +187,34 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "trained %s: %s\nmodel directory: %s\n", cfg.Method, summary(res), res.Dir)
 	}
 	return interruption(ctx, res)
+}
+
+// config is the run's configuration: the flags, or on --resume the stored run with the flags
+// given applied.
+func (t *trainFlags) config(fs *flag.FlagSet) (train.Config, error) {
+	given := setFlags(fs)
+	cfg := t.cfg
+	if !t.resume {
+		t.resolve(nil, given)
+		t.cfg.FitEpochs = given["max-time"] && !given["epochs"]
+		cfg = t.cfg
+	} else {
+		if cfg.Overwrite {
+			return train.Config{}, fmt.Errorf("--resume continues the run in --out and --overwrite replaces it: give one of them")
+		}
+		stored, err := train.StoredConfig(cfg.Out)
+		if err != nil {
+			return train.Config{}, fmt.Errorf("cannot resume: %w", err)
+		}
+		t.resolve(&stored.Model, given)
+		for _, f := range modelFlags {
+			given["model"] = given["model"] || given[f]
+		}
+		if cfg, err = train.ResumeConfig(t.cfg, func(f string) bool { return given[f] }); err != nil {
+			return train.Config{}, err
+		}
+	}
+	return cfg, nil
 }
 
 // summary is a one-line account of a training result.

@@ -18,6 +18,7 @@ package gemm
 
 import (
 	"fmt"
+	"math"
 	"math/bits"
 	"strings"
 	"sync"
@@ -114,16 +115,27 @@ func kernelFor(m, n int) *kernel {
 	var best *kernel
 	var bestCost float64
 	for _, r := range rs {
-		speed := r.gflops
-		if speed >= kernelSpeedTie*fastest {
-			speed = fastest
-		}
+		speed := snapSpeed(r.gflops / fastest)
 		cost := float64(roundUp(m, r.mr)) * float64(roundUp(n, r.nr)) / speed
 		if best == nil || cost < bestCost*(1-kernelAreaGain) {
 			best, bestCost = r.kernel, cost
 		}
 	}
 	return best
+}
+
+// snapSpeed rounds a kernel's speed relative to the fastest one's: within kernelSpeedTie it is
+// 1, below to the nearest power of two (1/2: the AVX2 kernel beside AVX-512 on a core with
+// 512-bit FMA units, measured 0.51–0.62 from one process to the next on a busy Sapphire Rapids).
+// Unsnapped, such a ratio decided, by its noise, between the kernels for products where their
+// padded areas trade at about 2:1 (conv1's weight gradient, 8×9, pads to 8×48 or 12×16), so two
+// processes computed different roundings of the same product: a data-parallel job did not
+// reproduce one process, nor one run the next.
+func snapSpeed(rel float64) float64 {
+	if rel >= kernelSpeedTie {
+		return 1
+	}
+	return math.Exp2(math.Round(math.Log2(rel)))
 }
 
 // kernelSpeedTie and kernelAreaGain make kernelFor's choice stable (see there). Here (an AMD
