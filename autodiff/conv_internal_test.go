@@ -158,3 +158,61 @@ func TestConvWeightGradIsDeterministic(t *testing.T) {
 		}
 	}
 }
+
+// TestConvWinogradAgrees runs Conv2d with Winograd forced on 3×3 stride-1 padding-1 shapes
+// (odd sides: partial tiles; bias; x with and without a gradient) against the loop definition,
+// and checks that the automatic choice takes it only from winogradMinChannels channels on.
+func TestConvWinogradAgrees(t *testing.T) {
+	defer SetConvAlgorithm(SetConvAlgorithm(ConvWinograd))
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, s := range [][2][]int{
+		{{3, 4, 7, 9}, {5, 4, 3, 3}},
+		{{2, 16, 6, 6}, {20, 16, 3, 3}},
+		{{1, 1, 5, 4}, {3, 1, 3, 3}},
+	} {
+		x, w, b := randT(rng, s[0]...), randT(rng, s[1]...), randT(rng, s[1][0])
+		r := randT(rng, s[0][0], s[1][0], s[0][2], s[0][3])
+		wantOut, wantGX, wantGW, wantGB := naiveConv(x, w, b, r, 1, 1)
+		for _, gradX := range []bool{true, false} {
+			tp := NewTape()
+			xv := tp.Constant(x)
+			if gradX {
+				xv = tp.Variable(x)
+			}
+			wv, bv := Param(w), Param(b)
+			out := Conv2d(xv, wv, bv, 1, 1)
+			tp.Backward(SumAll(Mul(out, tp.Constant(r))))
+			checks := []struct {
+				name string
+				got  []float32
+				want []float64
+			}{{"out", out.Data(), wantOut}, {"grad_w", wv.Grad.Data, wantGW}, {"grad_b", bv.Grad.Data, wantGB}}
+			if gradX {
+				checks = append(checks, struct {
+					name string
+					got  []float32
+					want []float64
+				}{"grad_x", xv.Grad.Data, wantGX})
+			} else if xv.Grad != nil {
+				t.Errorf("%v: x without gradient got one", s)
+			}
+			for _, c := range checks {
+				if d, sc := maxDiff(c.got, c.want); d > 1e-5*math.Max(sc, 1) {
+					t.Errorf("%v %s differs by %g (max |want| %g)", s, c.name, d, sc)
+				}
+			}
+		}
+	}
+	SetConvAlgorithm(ConvAuto)
+	for _, c := range []struct {
+		cin, cout, k, stride, pad int
+		want                      bool
+	}{{64, 64, 3, 1, 1, true}, {16, 16, 3, 1, 1, true}, {1, 32, 3, 1, 1, false}, {64, 8, 3, 1, 1, false},
+		{64, 64, 3, 2, 1, false}, {64, 64, 1, 1, 0, false}, {64, 64, 3, 1, 0, false}, {64, 64, 5, 1, 1, false}} {
+		if got := useWinograd(c.cin, c.cout, c.k, c.k, c.stride, c.pad); got != c.want && convEnvAlgo() == ConvAuto {
+			t.Errorf("useWinograd(%+v) = %v", c, got)
+		}
+	}
+}
+
+func convEnvAlgo() ConvAlgorithm { a, _ := convEnv(); return a }
