@@ -43,6 +43,13 @@ func Forward(s Shape, x, w, bias, y []float32) {
 	u := getBuf(xis * s.Cout * s.Cin)
 	defer putBuf(u)
 	FilterTransform(w, s.Cout, s.Cin, *u)
+	if Fast(s.Cin, s.Cout) {
+		up := getBuf(len(*u))
+		defer putBuf(up)
+		packFilters(*u, s.Cout, s.Cin, *up)
+		productsFast(s.N, s.Cin, s.Cout, NewGeom(s.H, s.W), x, *up, bias, y, false)
+		return
+	}
 	products(s.N, s.Cin, s.Cout, NewGeom(s.H, s.W), x, *u, bias, y, false)
 }
 
@@ -54,6 +61,13 @@ func InputGrad(s Shape, dy, w, dx []float32) {
 	u := getBuf(xis * s.Cout * s.Cin)
 	defer putBuf(u)
 	FilterTransformInputGrad(w, s.Cout, s.Cin, *u)
+	if Fast(s.Cin, s.Cout) {
+		up := getBuf(len(*u))
+		defer putBuf(up)
+		packFilters(*u, s.Cin, s.Cout, *up)
+		productsFast(s.N, s.Cout, s.Cin, NewGeom(s.H, s.W), dy, *up, nil, dx, true)
+		return
+	}
 	products(s.N, s.Cout, s.Cin, NewGeom(s.H, s.W), dy, *u, nil, dx, true)
 }
 
@@ -116,6 +130,10 @@ func products(n, cin, cout int, g Geom, x, u, bias, y []float32, accumulate bool
 // over the chunks in order, so dW is the same, bit for bit, whatever the number of cores.
 func WeightGrad(s Shape, x, dy, dw []float32) {
 	s.check("WeightGrad", x, dw, dy)
+	if Fast(s.Cin, s.Cout) {
+		weightGradFast(s, x, dy, dw)
+		return
+	}
 	g := NewGeom(s.H, s.W)
 	tiles := g.Tiles()
 	cin, cout := s.Cin, s.Cout

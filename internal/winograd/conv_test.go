@@ -70,7 +70,7 @@ func relErr(got []float32, want []float64) float64 {
 // small shapes: odd and even sides (partial tiles at the bottom, the right or both), 1×1 and
 // 1×n planes, one image and several, chunks of one image and of many.
 func TestAgainstDirect(t *testing.T) {
-	defer func(c, g int) { ChunkCols, GradChunkFloats = c, g }(ChunkCols, GradChunkFloats)
+	defer func(c, g, bf, bt int) { ChunkCols, GradChunkFloats, BlockFloats, MaxBlockTiles = c, g, bf, bt }(ChunkCols, GradChunkFloats, BlockFloats, MaxBlockTiles)
 	shapes := []Shape{
 		{N: 3, Cin: 5, Cout: 7, H: 6, W: 8},
 		{N: 2, Cin: 4, Cout: 3, H: 7, W: 9},
@@ -79,6 +79,10 @@ func TestAgainstDirect(t *testing.T) {
 		{N: 2, Cin: 3, Cout: 2, H: 1, W: 5},
 		{N: 4, Cin: 1, Cout: 9, H: 3, W: 2},
 		{N: 3, Cin: 17, Cout: 70, H: 4, W: 3},
+		{N: 3, Cin: 16, Cout: 32, H: 7, W: 5},
+		{N: 5, Cin: 32, Cout: 16, H: 4, W: 4},
+		{N: 2, Cin: 64, Cout: 48, H: 3, W: 6},
+		{N: 20, Cin: 16, Cout: 16, H: 2, W: 1},
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, s := range shapes {
@@ -94,8 +98,8 @@ func TestAgainstDirect(t *testing.T) {
 				}
 			}
 		}
-		for _, cfg := range []struct{ cols, grad int }{{1, 1}, {256, 1 << 22}} {
-			ChunkCols, GradChunkFloats = cfg.cols, cfg.grad
+		for _, cfg := range []struct{ cols, grad, blockTiles int }{{1, 1, 48}, {256, 1 << 22, 192}} {
+			ChunkCols, GradChunkFloats, MaxBlockTiles = cfg.cols, cfg.grad, cfg.blockTiles
 			t.Run(fmt.Sprintf("%+v/chunk=%d", s, cfg.cols), func(t *testing.T) {
 				y := randSlice(rng, len(wantY), 1) // overwritten
 				Forward(s, x, w, bias, y)

@@ -123,10 +123,17 @@ func FilterGrad(du []float32, cout, cin int, gw []float32) {
 
 // filterGrad is FilterGrad for the filters oc = o·Cin + c in [lo, hi), plane = Cout·Cin.
 func filterGrad(du []float32, plane, lo, hi int, gw []float32) {
+	filterGradStrided(du, plane, 1, 1, lo, hi, gw)
+}
+
+// filterGradStrided is filterGrad with dU's rows ld apart: filter (o, c) at du[ξ·rows·ld +
+// o·ld + c], for rows output channels of cols input channels each.
+func filterGradStrided(du []float32, rows, cols, ld, lo, hi int, gw []float32) {
 	for oc := lo; oc < hi; oc++ {
+		off := oc/cols*ld + oc%cols
 		var d [4][4]float64
 		for xi := 0; xi < xis; xi++ {
-			d[xi/4][xi%4] = float64(du[xi*plane+oc])
+			d[xi/4][xi%4] = float64(du[xi*rows*ld+off])
 		}
 		// t = Gᵀ d: 3×4, Gᵀ = [[1 ½ ½ 0] [0 ½ −½ 0] [0 ½ ½ 1]].
 		var t [3][4]float64
