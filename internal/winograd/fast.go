@@ -43,10 +43,10 @@ func packFilters(u []float32, rows, cols int, dst []float32) {
 
 // tileGroup is the gather indices and masks of 16 consecutive tiles of a chunk.
 type tileGroup struct {
-	in     [lanes]int32  // input: offset of each tile's window origin (row −1, column −1)
-	inMask [xis]uint16   // input: lanes of each tap inside the image
-	out    [lanes]int32  // output: offset of each tile's top-left output
-	outMsk [4]uint16     // output: lanes of each of the tile's four outputs inside the image
+	in     [lanes]int32 // input: offset of each tile's window origin (row −1, column −1)
+	inMask [xis]uint16  // input: lanes of each tap inside the image
+	out    [lanes]int32 // output: offset of each tile's top-left output
+	outMsk [4]uint16    // output: lanes of each of the tile's four outputs inside the image
 }
 
 // group fills tg for tiles t0..t0+15 of a chunk of images of inSz and outSz floats (lanes past
