@@ -42,14 +42,12 @@ func Forward(s Shape, x, w, bias, y []float32) {
 	s.check("Forward", x, w, y)
 	u := getBuf(xis * s.Cout * s.Cin)
 	defer putBuf(u)
-	FilterTransform(w, s.Cout, s.Cin, *u)
 	if Fast(s.Cin, s.Cout) {
-		up := getBuf(len(*u))
-		defer putBuf(up)
-		packFilters(*u, s.Cout, s.Cin, *up)
-		productsFast(s.N, s.Cin, s.Cout, NewGeom(s.H, s.W), x, *up, bias, y, false)
+		packedFilters(w, s.Cout, s.Cin, false, *u)
+		productsFast(s.N, s.Cin, s.Cout, NewGeom(s.H, s.W), x, *u, bias, y, false)
 		return
 	}
+	FilterTransform(w, s.Cout, s.Cin, *u)
 	products(s.N, s.Cin, s.Cout, NewGeom(s.H, s.W), x, *u, bias, y, false)
 }
 
@@ -60,14 +58,12 @@ func InputGrad(s Shape, dy, w, dx []float32) {
 	s.check("InputGrad", dx, w, dy)
 	u := getBuf(xis * s.Cout * s.Cin)
 	defer putBuf(u)
-	FilterTransformInputGrad(w, s.Cout, s.Cin, *u)
 	if Fast(s.Cin, s.Cout) {
-		up := getBuf(len(*u))
-		defer putBuf(up)
-		packFilters(*u, s.Cin, s.Cout, *up)
-		productsFast(s.N, s.Cout, s.Cin, NewGeom(s.H, s.W), dy, *up, nil, dx, true)
+		packedFilters(w, s.Cout, s.Cin, true, *u)
+		productsFast(s.N, s.Cout, s.Cin, NewGeom(s.H, s.W), dy, *u, nil, dx, true)
 		return
 	}
+	FilterTransformInputGrad(w, s.Cout, s.Cin, *u)
 	products(s.N, s.Cout, s.Cin, NewGeom(s.H, s.W), dy, *u, nil, dx, true)
 }
 

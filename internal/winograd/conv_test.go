@@ -70,7 +70,7 @@ func relErr(got []float32, want []float64) float64 {
 // small shapes: odd and even sides (partial tiles at the bottom, the right or both), 1×1 and
 // 1×n planes, one image and several, chunks of one image and of many.
 func TestAgainstDirect(t *testing.T) {
-	defer func(c, g, bf, bt int) { ChunkCols, GradChunkFloats, BlockFloats, MaxBlockTiles = c, g, bf, bt }(ChunkCols, GradChunkFloats, BlockFloats, MaxBlockTiles)
+	defer func(c, g, bf, bt, gb int) { ChunkCols, GradChunkFloats, BlockFloats, MaxBlockTiles, GradBlockTiles = c, g, bf, bt, gb }(ChunkCols, GradChunkFloats, BlockFloats, MaxBlockTiles, GradBlockTiles)
 	shapes := []Shape{
 		{N: 3, Cin: 5, Cout: 7, H: 6, W: 8},
 		{N: 2, Cin: 4, Cout: 3, H: 7, W: 9},
@@ -99,7 +99,7 @@ func TestAgainstDirect(t *testing.T) {
 			}
 		}
 		for _, cfg := range []struct{ cols, grad, blockTiles int }{{1, 1, 48}, {256, 1 << 22, 192}} {
-			ChunkCols, GradChunkFloats, MaxBlockTiles = cfg.cols, cfg.grad, cfg.blockTiles
+			ChunkCols, GradChunkFloats, MaxBlockTiles, GradBlockTiles = cfg.cols, cfg.grad, cfg.blockTiles, cfg.blockTiles
 			t.Run(fmt.Sprintf("%+v/chunk=%d", s, cfg.cols), func(t *testing.T) {
 				y := randSlice(rng, len(wantY), 1) // overwritten
 				Forward(s, x, w, bias, y)
@@ -136,24 +136,26 @@ func TestAgainstDirect(t *testing.T) {
 // TestWeightGradIsDeterministic checks that dW is the same, bit for bit, whatever the number of
 // cores and however the chunks fall.
 func TestWeightGradIsDeterministic(t *testing.T) {
-	defer func(g int) { GradChunkFloats = g }(GradChunkFloats)
+	defer func(g, b int) { GradChunkFloats, GradBlockTiles = g, b }(GradChunkFloats, GradBlockTiles)
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
-	s := Shape{N: 12, Cin: 8, Cout: 6, H: 9, W: 7}
-	rng := rand.New(rand.NewPCG(3, 4))
-	x, dy := randSlice(rng, s.N*s.Cin*s.H*s.W, 1), randSlice(rng, s.N*s.Cout*s.H*s.W, 1)
-	GradChunkFloats = 16 * (s.Cin + s.Cout) * 20 * 2 // two images per chunk
-	var first []float32
-	for _, procs := range []int{1, 2, 3, 5} {
-		runtime.GOMAXPROCS(procs)
-		dw := make([]float32, s.Cout*s.Cin*9)
-		WeightGrad(s, x, dy, dw)
-		if first == nil {
-			first = dw
-			continue
-		}
-		for i, v := range dw {
-			if math.Float32bits(v) != math.Float32bits(first[i]) {
-				t.Fatalf("GOMAXPROCS=%d: dW[%d] = %v, with 1 core %v", procs, i, v, first[i])
+	for _, s := range []Shape{{N: 12, Cin: 8, Cout: 6, H: 9, W: 7}, {N: 12, Cin: 16, Cout: 32, H: 9, W: 7}} {
+		rng := rand.New(rand.NewPCG(3, 4))
+		x, dy := randSlice(rng, s.N*s.Cin*s.H*s.W, 1), randSlice(rng, s.N*s.Cout*s.H*s.W, 1)
+		GradChunkFloats = 16 * (s.Cin + s.Cout) * 20 * 2 // two images per chunk (generic path)
+		GradBlockTiles = 48                              // 5 blocks in 3 groups (AVX-512 path)
+		var first []float32
+		for _, procs := range []int{1, 2, 3, 5} {
+			runtime.GOMAXPROCS(procs)
+			dw := make([]float32, s.Cout*s.Cin*9)
+			WeightGrad(s, x, dy, dw)
+			if first == nil {
+				first = dw
+				continue
+			}
+			for i, v := range dw {
+				if math.Float32bits(v) != math.Float32bits(first[i]) {
+					t.Fatalf("%+v, GOMAXPROCS=%d: dW[%d] = %v, with 1 core %v", s, procs, i, v, first[i])
+				}
 			}
 		}
 	}

@@ -26,19 +26,40 @@ func Fast(cin, cout int) bool {
 // lanes is the vector width of the transforms: tiles or channels per call.
 const lanes = 16
 
-// packFilters writes U (16 matrices [rows×cols] in FilterTransform's layout, u[ξ·rows·cols +
-// r·cols + c]) as 8-row panels, dst[ξ·rows·cols + (r/8)·8·cols + c·8 + r%8]. rows % 8 == 0.
-func packFilters(u []float32, rows, cols int, dst []float32) {
+// packedFilters writes the transformed filters of the forward products (inputGrad false: rows
+// o, columns c, U = G g Gᵀ of filter (o, c)) or of the input gradient's (inputGrad true: rows c,
+// columns o, of the rotated filter, see FilterTransformInputGrad) as 8-row panels:
+// dst[ξ·rows·cols + (r/8)·8·cols + col·8 + r%8]. rows % 8 == 0. Panels run in parallel.
+func packedFilters(w []float32, cout, cin int, inputGrad bool, dst []float32) {
+	rows, cols := cout, cin
+	if inputGrad {
+		rows, cols = cin, cout
+	}
 	plane := rows * cols
-	for xi := 0; xi < xis; xi++ {
-		src, d := u[xi*plane:(xi+1)*plane], dst[xi*plane:(xi+1)*plane]
-		for r := 0; r < rows; r++ {
-			p := d[r/8*8*cols+r%8:]
-			for c, v := range src[r*cols : (r+1)*cols] {
-				p[c*8] = v
+	parallel.For(rows/8, 1, func(lo, hi int) {
+		var g [9]float32
+		var u [xis]float32
+		for p := lo; p < hi; p++ {
+			for col := 0; col < cols; col++ {
+				for i := 0; i < 8; i++ {
+					r := 8*p + i
+					if inputGrad {
+						src := w[(col*cin+r)*9 : (col*cin+r)*9+9]
+						for k := range g {
+							g[k] = src[8-k]
+						}
+					} else {
+						copy(g[:], w[(r*cin+col)*9:(r*cin+col)*9+9])
+					}
+					filterTile(&g, u[:], 1)
+					d := dst[p*8*cols+col*8+i:]
+					for xi, v := range u {
+						d[xi*plane] = v
+					}
+				}
 			}
 		}
-	}
+	})
 }
 
 // tileGroup is the gather indices and masks of 16 consecutive tiles of a chunk.
@@ -96,6 +117,10 @@ var (
 	BlockFloats = 1 << 18
 	// MaxBlockTiles is the most tiles a block takes.
 	MaxBlockTiles = 192
+	// GradBlockTiles is the tiles of one weight-gradient block: each block's products add to
+	// all of dU, so blocks must be long enough that this traffic stays small next to their
+	// arithmetic (a multiple of the panel width).
+	GradBlockTiles = 288
 )
 
 // blockTiles is the tiles of one block for cin + cout channels: a multiple of the panel width,
@@ -173,10 +198,10 @@ func weightGradFast(s Shape, x, dy, dw []float32) {
 	inSz, outSz := cin*hw, cout*hw
 	ldu := roundUp(cin, gemm.PanelCols)
 	total := s.N * tiles
-	bt := blockTiles(cin, cout)
+	bt := GradBlockTiles
 	blocks := (total + bt - 1) / bt
 	duSz := xis * cout * ldu
-	groups := max(1, min(gradGroups, blocks, gradGroupFloats/duSz))
+	groups := max(1, min(gradGroups, (blocks+1)/2, gradGroupFloats/duSz))
 	dus := make([]*[]float32, groups)
 	var chanIdx [lanes]int32
 	for l := range chanIdx {
@@ -189,9 +214,9 @@ func weightGradFast(s Shape, x, dy, dw []float32) {
 		var outMask [4]uint16
 		for grp := lo; grp < hi; grp++ {
 			du := getBuf(duSz)
-			clear(*du)
 			dus[grp] = du
-			for blk := grp * blocks / groups; blk < (grp+1)*blocks/groups; blk++ {
+			first := grp * blocks / groups
+			for blk := first; blk < (grp+1)*blocks/groups; blk++ {
 				t0 := blk * bt
 				cnt := min(bt, total-t0)
 				for t := 0; t < cnt; t++ {
@@ -222,17 +247,23 @@ func weightGradFast(s Shape, x, dy, dw []float32) {
 				}
 				for xi := 0; xi < xis; xi++ {
 					gemm.MulPanels(cout, ldu, cnt, (*z)[xi*cout*cnt:(xi+1)*cout*cnt], (*v)[xi*cin*cnt:], cin,
-						(*du)[xi*cout*ldu:(xi+1)*cout*ldu], ldu, true)
+						(*du)[xi*cout*ldu:(xi+1)*cout*ldu], ldu, blk > first)
 				}
 			}
 		}
 		putBuf(v)
 		putBuf(z)
 	})
-	for _, du := range dus[1:] {
-		for i, d := range *du {
-			(*dus[0])[i] += d
+	sum := *dus[0]
+	parallel.For(duSz, 1<<14, func(lo, hi int) {
+		dst := sum[lo:hi]
+		for _, du := range dus[1:] {
+			for i, v := range (*du)[lo:hi] {
+				dst[i] += v
+			}
 		}
+	})
+	for _, du := range dus[1:] {
 		putBuf(du)
 	}
 	plane := cout * cin
