@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/contrastive-go/contrastive/blas"
+	"github.com/contrastive-go/contrastive/internal/winograd"
 	"github.com/contrastive-go/contrastive/tensor"
 )
 
@@ -161,7 +162,7 @@ func TestConvWeightGradIsDeterministic(t *testing.T) {
 
 // TestConvWinogradAgrees runs Conv2d with Winograd forced on 3×3 stride-1 padding-1 shapes
 // (odd sides: partial tiles; bias; x with and without a gradient) against the loop definition,
-// and checks that the automatic choice takes it only from winogradMinChannels channels on.
+// and checks where the automatic choice takes it.
 func TestConvWinogradAgrees(t *testing.T) {
 	defer SetConvAlgorithm(SetConvAlgorithm(ConvWinograd))
 	rng := rand.New(rand.NewPCG(7, 8))
@@ -169,6 +170,7 @@ func TestConvWinogradAgrees(t *testing.T) {
 		{{3, 4, 7, 9}, {5, 4, 3, 3}},
 		{{2, 16, 6, 6}, {20, 16, 3, 3}},
 		{{1, 1, 5, 4}, {3, 1, 3, 3}},
+		{{3, 16, 7, 5}, {32, 16, 3, 3}}, // the AVX-512 path, where the CPU has it
 	} {
 		x, w, b := randT(rng, s[0]...), randT(rng, s[1]...), randT(rng, s[1][0])
 		r := randT(rng, s[0][0], s[1][0], s[0][2], s[0][3])
@@ -204,12 +206,17 @@ func TestConvWinogradAgrees(t *testing.T) {
 		}
 	}
 	SetConvAlgorithm(ConvAuto)
+	if convEnvAlgo() != ConvAuto {
+		return
+	}
+	fast := winograd.Fast(64, 64)
 	for _, c := range []struct {
-		cin, cout, k, stride, pad int
-		want                      bool
-	}{{64, 64, 3, 1, 1, true}, {16, 16, 3, 1, 1, true}, {1, 32, 3, 1, 1, false}, {64, 8, 3, 1, 1, false},
-		{64, 64, 3, 2, 1, false}, {64, 64, 1, 1, 0, false}, {64, 64, 3, 1, 0, false}, {64, 64, 5, 1, 1, false}} {
-		if got := useWinograd(c.cin, c.cout, c.k, c.k, c.stride, c.pad); got != c.want && convEnvAlgo() == ConvAuto {
+		cin, cout, hw, k, stride, pad int
+		want                          bool
+	}{{64, 64, 28, 3, 1, 1, fast}, {16, 16, 7, 3, 1, 1, fast}, {512, 512, 4, 3, 1, 1, fast}, {512, 512, 3, 3, 1, 1, false},
+		{1, 32, 28, 3, 1, 1, false}, {64, 8, 28, 3, 1, 1, false}, {24, 64, 28, 3, 1, 1, false},
+		{64, 64, 28, 3, 2, 1, false}, {64, 64, 28, 1, 1, 0, false}, {64, 64, 28, 3, 1, 0, false}, {64, 64, 28, 5, 1, 1, false}} {
+		if got := useWinograd(c.cin, c.cout, c.hw, c.hw, c.k, c.k, c.stride, c.pad); got != c.want {
 			t.Errorf("useWinograd(%+v) = %v", c, got)
 		}
 	}

@@ -70,7 +70,9 @@ func relErr(got []float32, want []float64) float64 {
 // small shapes: odd and even sides (partial tiles at the bottom, the right or both), 1×1 and
 // 1×n planes, one image and several, chunks of one image and of many.
 func TestAgainstDirect(t *testing.T) {
-	defer func(c, g, bf, bt, gb int) { ChunkCols, GradChunkFloats, BlockFloats, MaxBlockTiles, GradBlockTiles = c, g, bf, bt, gb }(ChunkCols, GradChunkFloats, BlockFloats, MaxBlockTiles, GradBlockTiles)
+	defer func(c, g, bf, bt, gb int) {
+		ChunkCols, GradChunkFloats, BlockFloats, MaxBlockTiles, GradBlockTiles = c, g, bf, bt, gb
+	}(ChunkCols, GradChunkFloats, BlockFloats, MaxBlockTiles, GradBlockTiles)
 	shapes := []Shape{
 		{N: 3, Cin: 5, Cout: 7, H: 6, W: 8},
 		{N: 2, Cin: 4, Cout: 3, H: 7, W: 9},
