@@ -32,6 +32,7 @@ type Var struct {
 	Name string
 
 	requiresGrad bool
+	ownsValue    bool // Value came from the tape's pool for this Var alone (not a view)
 	tape         *Tape
 	backward     func()
 }
@@ -73,6 +74,13 @@ type Tape struct {
 	// by default they are released as soon as they have been propagated, and only inputs made
 	// with Variable and parameters keep theirs.
 	KeepGrads bool
+	// FreeValues makes Backward hand each recorded value back to the tape's pool as soon as the
+	// gradient has passed it (the loss's excepted), so that the gradients still to come reuse
+	// those buffers: a step's peak memory is then about its activations, not its activations
+	// plus the gradients of the widest layers. The values of the recorded Vars (every op output
+	// that depends on a parameter) must then not be read after Backward; a training loop that
+	// reads only the loss, before or after, can set it.
+	FreeValues bool
 	// SyncBN, when it is a communicator of several ranks, makes BatchNorm layers (nn.BatchNorm)
 	// in training mode use SyncBatchNorm: statistics over the batches of every rank. The methods
 	// of data-parallel training set it around their forward passes; nil keeps them per process.
@@ -140,6 +148,11 @@ func (tp *Tape) Backward(loss *Var) {
 				n.Grad = nil
 			}
 		}
+		if tp.FreeValues && n != loss && n.ownsValue {
+			// Every op that reads n's value ran its backward already (it was recorded after n).
+			tp.pool.Put(n.Value)
+			n.ownsValue = false
+		}
 		if tp.watch != nil {
 			tp.watch.passed(i)
 		}
@@ -199,7 +212,7 @@ func tapeOf(op string, inputs ...*Var) *Tape {
 // the returned Var's backward with SetBackward only when out.RequiresGrad().
 func Node(op string, zero bool, shape []int, inputs ...*Var) *Var {
 	tp := tapeOf(op, inputs...)
-	out := &Var{Value: tp.Alloc(zero, shape...), tape: tp}
+	out := &Var{Value: tp.Alloc(zero, shape...), tape: tp, ownsValue: true}
 	if !tp.NoGrad {
 		for _, in := range inputs {
 			if in != nil && in.requiresGrad {

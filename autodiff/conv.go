@@ -8,6 +8,7 @@ import (
 	"github.com/contrastive-go/contrastive/internal/gemm"
 	"github.com/contrastive-go/contrastive/internal/im2col"
 	"github.com/contrastive-go/contrastive/internal/vec"
+	"github.com/contrastive-go/contrastive/internal/winograd"
 	"github.com/contrastive-go/contrastive/parallel"
 )
 
@@ -29,6 +30,10 @@ import (
 // at a time, and im2col.Im2colPanel / Im2colTPanel read those panels straight from a zero-padded
 // copy of the chunk's images (implicit im2col). Only dcol, which col2im consumes, is
 // materialised.
+//
+// 3×3 convolutions with stride 1 and padding 1 run Winograd F(2×2,3×3) instead (package
+// winograd: 2.25× fewer multiplies in all three products) where it was measured faster; see
+// useWinograd, and ConvEnvVar / SetConvAlgorithm to force either algorithm.
 //
 // dx is not computed when x needs no gradient (the first layer of a network). Invalid shapes,
 // stride < 1, pad < 0 or a kernel larger than the padded input panic at once.
@@ -57,6 +62,10 @@ func Conv2d(x, w, b *Var, stride, pad int) *Var {
 	}
 	g := im2col.NewConvGeom("autodiff.Conv2d", cin, h, wd, ws[2], ws[3], stride, pad)
 	out := Node("Conv2d", false, []int{n, cout, g.Ho, g.Wo}, x, w, b)
+	if useWinograd(cin, cout, h, wd, ws[2], ws[3], stride, pad) {
+		conv2dWinograd(winograd.Shape{N: n, Cin: cin, Cout: cout, H: h, W: wd}, x, w, b, out)
+		return out
+	}
 	pl := newConvPlan(g, n, cout)
 	var bias []float32
 	if b != nil {
@@ -82,6 +91,31 @@ func Conv2d(x, w, b *Var, stride, pad int) *Var {
 		}
 	}
 	return out
+}
+
+// conv2dWinograd is Conv2d of a 3×3 stride-1 padding-1 convolution by Winograd F(2×2,3×3)
+// (package winograd) in all three products: out, dX and dW.
+func conv2dWinograd(s winograd.Shape, x, w, b, out *Var) {
+	var bias []float32
+	if b != nil {
+		bias = b.Data()
+	}
+	winograd.Forward(s, x.Data(), w.Data(), bias, out.Data())
+	if !out.requiresGrad {
+		return
+	}
+	out.backward = func() {
+		gy := out.Grad.Data
+		if b != nil && b.requiresGrad {
+			biasGradNCHW(gy, s.N, s.Cout, s.H*s.W, b.GradBuf())
+		}
+		if w.requiresGrad {
+			winograd.WeightGrad(s, x.Data(), gy, w.GradBuf())
+		}
+		if x.requiresGrad {
+			winograd.InputGrad(s, gy, w.Data(), x.GradBuf())
+		}
+	}
 }
 
 // Tuning of the convolution driver (variables so that tests can exercise every path).
@@ -364,13 +398,16 @@ func getDW(n int) *[]float32 {
 }
 
 // biasGrad accumulates db[o] += Σ_{n,y,x} gy[n,o,y,x].
-func (pl *convPlan) biasGrad(gy, gb []float32) {
-	p := pl.p
-	parallel.For(pl.cout, 1, func(lo, hi int) {
+func (pl *convPlan) biasGrad(gy, gb []float32) { biasGradNCHW(gy, pl.n, pl.cout, pl.p, gb) }
+
+// biasGradNCHW accumulates db[o] += Σ_{n,p} gy[n,o,p] for gy [n, cout, p].
+func biasGradNCHW(gy []float32, n, cout, p int, gb []float32) {
+	outSz := cout * p
+	parallel.For(cout, 1, func(lo, hi int) {
 		for c := lo; c < hi; c++ {
 			var s float64
-			for i := 0; i < pl.n; i++ {
-				s += float64(vec.Sum(gy[i*pl.outSz+c*p : i*pl.outSz+(c+1)*p]))
+			for i := 0; i < n; i++ {
+				s += float64(vec.Sum(gy[i*outSz+c*p : i*outSz+(c+1)*p]))
 			}
 			gb[c] += float32(s)
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -182,4 +183,64 @@ func BenchmarkReferenceEncoder(b *testing.B) {
 		tp.Reset()
 	}
 	reportCPU(b, start)
+}
+
+// resnetLayers are the 3×3 stride-1 convolutions of ResNet-18 at 128 images: the CIFAR stem on
+// 28×28 inputs (stem conv 1→64, then the four stages) and the ImageNet stem on 96×96 photos
+// (stages at 24, 12, 6, 3).
+var resnetLayers = []struct {
+	name string
+	x, w []int
+}{
+	{"cifar_stem_1to64x28", []int{128, 1, 28, 28}, []int{64, 1, 3, 3}},
+	{"cifar_64x28", []int{128, 64, 28, 28}, []int{64, 64, 3, 3}},
+	{"cifar_128x14", []int{128, 128, 14, 14}, []int{128, 128, 3, 3}},
+	{"cifar_256x7", []int{128, 256, 7, 7}, []int{256, 256, 3, 3}},
+	{"cifar_512x4", []int{128, 512, 4, 4}, []int{512, 512, 3, 3}},
+	{"imagenet_64x24", []int{128, 64, 24, 24}, []int{64, 64, 3, 3}},
+	{"imagenet_128x12", []int{128, 128, 12, 12}, []int{128, 128, 3, 3}},
+	{"imagenet_256x6", []int{128, 256, 6, 6}, []int{256, 256, 3, 3}},
+	{"imagenet_512x3", []int{128, 512, 3, 3}, []int{512, 512, 3, 3}},
+}
+
+// BenchmarkConvResNetLayers times forward+backward (dX and dW; dW alone for the stem) of each
+// layer of resnetLayers with im2col and with Winograd F(2×2,3×3) forced, alternating.
+// CONV_LAYERS=substring runs only the layers whose name contains it.
+func BenchmarkConvResNetLayers(b *testing.B) {
+	b.Logf("gemm: %s", blas.Describe())
+	for _, l := range resnetLayers {
+		if f := os.Getenv("CONV_LAYERS"); f != "" && !strings.Contains(l.name, f) {
+			continue
+		}
+		x, w := benchRand(l.x...), benchRand(l.w...)
+		gradX := l.x[1] > 1
+		for _, algo := range []ConvAlgorithm{ConvIm2col, ConvWinograd} {
+			for _, pass := range []string{"fwd", "fwd+bwd"} {
+				b.Run(fmt.Sprintf("%s/%s/%s", l.name, algo, pass), func(b *testing.B) {
+					defer SetConvAlgorithm(SetConvAlgorithm(algo))
+					tp := NewTape()
+					tp.NoGrad = pass == "fwd"
+					wp := Param(w)
+					var g *tensor.Tensor
+					b.ResetTimer()
+					start := cpuTime()
+					for i := 0; i < b.N; i++ {
+						xv := tp.Constant(x)
+						if gradX && !tp.NoGrad {
+							xv = tp.Variable(x)
+						}
+						out := Conv2d(xv, wp, nil, 1, 1)
+						if !tp.NoGrad {
+							if g == nil {
+								g = benchRand(out.Shape()...)
+							}
+							runBackward(out, g)
+						}
+						tp.Reset()
+					}
+					reportCPU(b, start)
+				})
+			}
+		}
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/contrastive-go/contrastive/blas"
+	"github.com/contrastive-go/contrastive/internal/winograd"
 	"github.com/contrastive-go/contrastive/tensor"
 )
 
@@ -158,3 +159,67 @@ func TestConvWeightGradIsDeterministic(t *testing.T) {
 		}
 	}
 }
+
+// TestConvWinogradAgrees runs Conv2d with Winograd forced on 3×3 stride-1 padding-1 shapes
+// (odd sides: partial tiles; bias; x with and without a gradient) against the loop definition,
+// and checks where the automatic choice takes it.
+func TestConvWinogradAgrees(t *testing.T) {
+	defer SetConvAlgorithm(SetConvAlgorithm(ConvWinograd))
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, s := range [][2][]int{
+		{{3, 4, 7, 9}, {5, 4, 3, 3}},
+		{{2, 16, 6, 6}, {20, 16, 3, 3}},
+		{{1, 1, 5, 4}, {3, 1, 3, 3}},
+		{{3, 16, 7, 5}, {32, 16, 3, 3}}, // the AVX-512 path, where the CPU has it
+	} {
+		x, w, b := randT(rng, s[0]...), randT(rng, s[1]...), randT(rng, s[1][0])
+		r := randT(rng, s[0][0], s[1][0], s[0][2], s[0][3])
+		wantOut, wantGX, wantGW, wantGB := naiveConv(x, w, b, r, 1, 1)
+		for _, gradX := range []bool{true, false} {
+			tp := NewTape()
+			xv := tp.Constant(x)
+			if gradX {
+				xv = tp.Variable(x)
+			}
+			wv, bv := Param(w), Param(b)
+			out := Conv2d(xv, wv, bv, 1, 1)
+			tp.Backward(SumAll(Mul(out, tp.Constant(r))))
+			checks := []struct {
+				name string
+				got  []float32
+				want []float64
+			}{{"out", out.Data(), wantOut}, {"grad_w", wv.Grad.Data, wantGW}, {"grad_b", bv.Grad.Data, wantGB}}
+			if gradX {
+				checks = append(checks, struct {
+					name string
+					got  []float32
+					want []float64
+				}{"grad_x", xv.Grad.Data, wantGX})
+			} else if xv.Grad != nil {
+				t.Errorf("%v: x without gradient got one", s)
+			}
+			for _, c := range checks {
+				if d, sc := maxDiff(c.got, c.want); d > 1e-5*math.Max(sc, 1) {
+					t.Errorf("%v %s differs by %g (max |want| %g)", s, c.name, d, sc)
+				}
+			}
+		}
+	}
+	SetConvAlgorithm(ConvAuto)
+	if convEnvAlgo() != ConvAuto {
+		return
+	}
+	fast := winograd.Fast(64, 64)
+	for _, c := range []struct {
+		cin, cout, hw, k, stride, pad int
+		want                          bool
+	}{{64, 64, 28, 3, 1, 1, fast}, {16, 16, 7, 3, 1, 1, fast}, {512, 512, 4, 3, 1, 1, fast}, {512, 512, 3, 3, 1, 1, false},
+		{1, 32, 28, 3, 1, 1, false}, {64, 8, 28, 3, 1, 1, false}, {24, 64, 28, 3, 1, 1, false},
+		{64, 64, 28, 3, 2, 1, false}, {64, 64, 28, 1, 1, 0, false}, {64, 64, 28, 3, 1, 0, false}, {64, 64, 28, 5, 1, 1, false}} {
+		if got := useWinograd(c.cin, c.cout, c.hw, c.hw, c.k, c.k, c.stride, c.pad); got != c.want {
+			t.Errorf("useWinograd(%+v) = %v", c, got)
+		}
+	}
+}
+
+func convEnvAlgo() ConvAlgorithm { a, _ := convEnv(); return a }

@@ -142,6 +142,27 @@ func TestConv2dGradients(t *testing.T) {
 	}
 }
 
+// TestConv2dWinogradGradients checks Winograd F(2×2,3×3)'s gradients against central
+// differences, odd sides included: the plain Go path (4 channels) and the AVX-512 one (16, where
+// the CPU has it).
+func TestConv2dWinogradGradients(t *testing.T) {
+	for i, c := range []struct {
+		name string
+		algo ad.ConvAlgorithm
+		x, w []int
+	}{
+		{"forced_odd", ad.ConvWinograd, []int{2, 3, 7, 5}, []int{4, 3, 3, 3}},
+		{"16ch", ad.ConvWinograd, []int{2, 16, 5, 6}, []int{16, 16, 3, 3}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			defer ad.SetConvAlgorithm(ad.SetConvAlgorithm(c.algo))
+			inputs := []*tensor.Tensor{gradcheck.Random(uint64(100+i), c.x...), gradcheck.Random(uint64(200+i), c.w...), gradcheck.Random(uint64(300+i), c.w[0])}
+			f := func(tp *ad.Tape, in []*ad.Var) *ad.Var { return ad.Conv2d(in[0], in[1], in[2], 1, 1) }
+			gradcheck.Check(t, c.name, f, inputs, gradcheck.Options{Seed: uint64(i), Probes: 48})
+		})
+	}
+}
+
 func TestConvOpsRejectBadArguments(t *testing.T) {
 	tp := ad.NewTape()
 	v := func(shape ...int) *ad.Var { return tp.Constant(tensor.New(shape...)) }

@@ -2,16 +2,17 @@ package autodiff
 
 import (
 	"fmt"
+	"unsafe"
 
 	"github.com/contrastive-go/contrastive/internal/im2col"
 	"github.com/contrastive-go/contrastive/internal/vec"
 	"github.com/contrastive-go/contrastive/parallel"
 )
 
-// poolGeom checks a pooling op's input x [N,C,H,W], kernel and stride, panicking with the op's
-// name and the shapes, and returns the window geometry of one channel plane (floor mode, no
-// padding: Ho = ⌊(H−kernel)/stride⌋+1).
-func poolGeom(op string, x *Var, kernel, stride int) (n, c int, g im2col.ConvGeom) {
+// poolGeom checks a pooling op's input x [N,C,H,W], kernel, stride and padding, panicking with
+// the op's name and the shapes, and returns the window geometry of one channel plane (floor
+// mode: Ho = ⌊(H + 2·pad − kernel)/stride⌋ + 1).
+func poolGeom(op string, x *Var, kernel, stride, pad int) (n, c int, g im2col.ConvGeom) {
 	xs := x.Shape()
 	if len(xs) != 4 {
 		panic(fmt.Sprintf("autodiff.%s: x must be [N,C,H,W], got %v", op, xs))
@@ -19,10 +20,13 @@ func poolGeom(op string, x *Var, kernel, stride int) (n, c int, g im2col.ConvGeo
 	if kernel < 1 || stride < 1 {
 		panic(fmt.Sprintf("autodiff.%s: kernel %d and stride %d must be ≥ 1 (x %v)", op, kernel, stride, xs))
 	}
-	if kernel > xs[2] || kernel > xs[3] {
+	if pad < 0 || 2*pad > kernel {
+		panic(fmt.Sprintf("autodiff.%s: padding %d must be in [0, kernel/2] (kernel %d, x %v)", op, pad, kernel, xs))
+	}
+	if kernel > xs[2]+2*pad || kernel > xs[3]+2*pad {
 		panic(fmt.Sprintf("autodiff.%s: kernel %d larger than the input plane %dx%d (x %v)", op, kernel, xs[2], xs[3], xs))
 	}
-	return xs[0], xs[1], im2col.NewConvGeom("autodiff."+op, 1, xs[2], xs[3], kernel, kernel, stride, 0)
+	return xs[0], xs[1], im2col.NewConvGeom("autodiff."+op, 1, xs[2], xs[3], kernel, kernel, stride, pad)
 }
 
 // MaxPool2d takes the maximum over kernel×kernel windows moved by stride, without padding, in floor
@@ -32,25 +36,37 @@ func poolGeom(op string, x *Var, kernel, stride int) (n, c int, g im2col.ConvGeo
 //
 // The gradient goes entirely to the window's maximum; on ties the first in row-major window order
 // wins (PyTorch's CPU convention).
-func MaxPool2d(x *Var, kernel, stride int) *Var {
-	n, c, g := poolGeom("MaxPool2d", x, kernel, stride)
+func MaxPool2d(x *Var, kernel, stride int) *Var { return MaxPool2dPadded(x, kernel, stride, 0) }
+
+// MaxPool2dPadded is MaxPool2d with pad rows and columns of −∞ around every plane (PyTorch's
+// padding), without building the padded copy: the windows skip the positions outside the plane,
+// and Ho = ⌊(H + 2·pad − kernel)/stride⌋ + 1. pad must be at most kernel/2, as in PyTorch.
+func MaxPool2dPadded(x *Var, kernel, stride, pad int) *Var {
+	n, c, g := poolGeom("MaxPool2d", x, kernel, stride, pad)
 	out := Node("MaxPool2d", false, []int{n, c, g.Ho, g.Wo}, x)
 	hw, p := g.H*g.W, g.Ho*g.Wo
 	xv, y := x.Data(), out.Data()
 	var arg []int32
 	if out.requiresGrad {
-		arg = make([]int32, len(y))
+		// The argmax indices live in a tape buffer (a float32 one, read as int32), released by
+		// Reset with the rest, rather than in garbage made every step.
+		buf := out.tape.Alloc(false, len(y)).Data
+		arg = unsafe.Slice((*int32)(unsafe.Pointer(unsafe.SliceData(buf))), len(buf))
 	}
 	parallel.For(n*c, 8, func(lo, hi int) {
 		for pl := lo; pl < hi; pl++ {
 			src := xv[pl*hw : (pl+1)*hw]
 			for oy := 0; oy < g.Ho; oy++ {
+				y0 := oy*stride - pad
+				ky0, ky1 := max(0, -y0), min(kernel, g.H-y0)
 				for ox := 0; ox < g.Wo; ox++ {
-					base := oy*stride*g.W + ox*stride
-					best, bi := src[base], base
-					for ky := 0; ky < kernel; ky++ {
-						row := base + ky*g.W
-						for kx := 0; kx < kernel; kx++ {
+					x0 := ox*stride - pad
+					kx0, kx1 := max(0, -x0), min(kernel, g.W-x0)
+					bi := (y0+ky0)*g.W + x0 + kx0
+					best := src[bi]
+					for ky := ky0; ky < ky1; ky++ {
+						row := (y0+ky)*g.W + x0
+						for kx := kx0; kx < kx1; kx++ {
 							// A NaN is taken, as in PyTorch (val > max || isnan(val)).
 							if v := src[row+kx]; v > best || v != v {
 								best, bi = v, row+kx
@@ -88,7 +104,7 @@ func MaxPool2d(x *Var, kernel, stride int) *Var {
 //
 // Gradient: each input of a window receives dS/dout / kernel².
 func AvgPool2d(x *Var, kernel, stride int) *Var {
-	n, c, g := poolGeom("AvgPool2d", x, kernel, stride)
+	n, c, g := poolGeom("AvgPool2d", x, kernel, stride, 0)
 	out := Node("AvgPool2d", false, []int{n, c, g.Ho, g.Wo}, x)
 	hw, p := g.H*g.W, g.Ho*g.Wo
 	inv := 1 / float32(kernel*kernel)

@@ -2,6 +2,7 @@ package autodiff_test
 
 import (
 	"encoding/json"
+	"math"
 	"testing"
 
 	ad "github.com/contrastive-go/contrastive/autodiff"
@@ -72,6 +73,7 @@ func TestPoolingGradients(t *testing.T) {
 		{"MaxPool2d_k2s2", func(tp *ad.Tape, in []*ad.Var) *ad.Var { return ad.MaxPool2d(in[0], 2, 2) }, []int{2, 3, 6, 6}},
 		{"MaxPool2d_k3s2_odd", func(tp *ad.Tape, in []*ad.Var) *ad.Var { return ad.MaxPool2d(in[0], 3, 2) }, []int{1, 2, 7, 8}},
 		{"MaxPool2d_k2s1_overlap", func(tp *ad.Tape, in []*ad.Var) *ad.Var { return ad.MaxPool2d(in[0], 2, 1) }, []int{2, 2, 4, 5}},
+		{"MaxPool2d_k3s2p1_odd", func(tp *ad.Tape, in []*ad.Var) *ad.Var { return ad.MaxPool2dPadded(in[0], 3, 2, 1) }, []int{1, 2, 7, 6}},
 		{"AvgPool2d_k2s2", func(tp *ad.Tape, in []*ad.Var) *ad.Var { return ad.AvgPool2d(in[0], 2, 2) }, []int{2, 3, 5, 6}},
 		{"AvgPool2d_k3s1_overlap", func(tp *ad.Tape, in []*ad.Var) *ad.Var { return ad.AvgPool2d(in[0], 3, 1) }, []int{1, 2, 5, 5}},
 		{"GlobalAvgPool", func(tp *ad.Tape, in []*ad.Var) *ad.Var { return ad.GlobalAvgPool(in[0]) }, []int{3, 4, 3, 5}},
@@ -121,5 +123,56 @@ func TestPoolingValues(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestMaxPool2dPaddedMatchesLoops checks the padded max pool against a loop over −∞-padded
+// windows (the first maximum in row-major order wins, a NaN wins), forward and backward, on
+// sizes where the last windows overlap the border and where they do not, with ties and a NaN.
+func TestMaxPool2dPaddedMatchesLoops(t *testing.T) {
+	for _, c := range []struct{ h, w, k, s, p int }{{7, 6, 3, 2, 1}, {8, 8, 3, 2, 1}, {5, 9, 2, 1, 1}, {6, 5, 5, 3, 2}, {4, 4, 3, 1, 0}} {
+		x := gradcheck.Random(3, 2, 3, c.h, c.w)
+		x.Data[4] = x.Data[5] // a tie
+		x.Data[c.w+1] = x.Data[1]
+		x.Data[17] = float32(math.NaN())
+		tp := ad.NewTape()
+		xv := tp.Variable(x)
+		got := ad.MaxPool2dPadded(xv, c.k, c.s, c.p)
+		r := gradcheck.Random(4, got.Shape()...)
+		tp.Backward(ad.SumAll(ad.Mul(got, tp.Constant(r))))
+		ho, wo := (c.h+2*c.p-c.k)/c.s+1, (c.w+2*c.p-c.k)/c.s+1
+		if want := []int{2, 3, ho, wo}; !tensor.SameShape(got.Shape(), want) {
+			t.Fatalf("%+v: shape %v, want %v", c, got.Shape(), want)
+		}
+		wantGrad := make([]float32, len(x.Data))
+		for pl := 0; pl < 6; pl++ {
+			for oy := 0; oy < ho; oy++ {
+				for ox := 0; ox < wo; ox++ {
+					best, bi := float32(math.Inf(-1)), -1
+					for ky := 0; ky < c.k; ky++ {
+						for kx := 0; kx < c.k; kx++ {
+							iy, ix := oy*c.s-c.p+ky, ox*c.s-c.p+kx
+							if iy < 0 || iy >= c.h || ix < 0 || ix >= c.w {
+								continue
+							}
+							i := (pl*c.h+iy)*c.w + ix
+							if v := x.Data[i]; bi < 0 || v > best || v != v {
+								best, bi = v, i
+							}
+						}
+					}
+					o := (pl*ho+oy)*wo + ox
+					if g := got.Data()[o]; math.Float32bits(g) != math.Float32bits(best) {
+						t.Fatalf("%+v: out[%d] = %v, want %v", c, o, g, best)
+					}
+					wantGrad[bi] += r.Data[o]
+				}
+			}
+		}
+		for i, w := range wantGrad {
+			if g := xv.Grad.Data[i]; math.Float32bits(g) != math.Float32bits(w) {
+				t.Fatalf("%+v: grad[%d] = %v, want %v", c, i, g, w)
+			}
+		}
 	}
 }

@@ -54,7 +54,7 @@ func NewStep(batch int) (*Step, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Step{model: m, opt: optim.NewAdam(m.Params(), optim.AdamConfig{LR: 1e-3}), tape: autodiff.NewTape(), Batch: batch}
+	s := &Step{model: m, opt: optim.NewAdam(m.Params(), optim.AdamConfig{LR: 1e-3}), tape: freeingTape(), Batch: batch}
 	imgs, src := images(4 * batch)
 	s.Data = src
 	rng := rand.New(rand.NewPCG(7, 7))
@@ -85,7 +85,7 @@ func NewResNet18Step(batch int) (*Step, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Step{model: m, opt: optim.NewAdam(m.Params(), optim.AdamConfig{LR: 1e-3}), tape: autodiff.NewTape(), Batch: batch, Data: "synthetic 3x96x96"}
+	s := &Step{model: m, opt: optim.NewAdam(m.Params(), optim.AdamConfig{LR: 1e-3}), tape: freeingTape(), Batch: batch, Data: "synthetic 3x96x96"}
 	const sz = ResNet18Size
 	rng := rand.New(rand.NewPCG(9, 9))
 	img := make([]float32, 3*(sz+16)*(sz+16))
@@ -142,6 +142,15 @@ func photoView(rng *rand.Rand, img []float32, big int, dst []float32, side int) 
 			}
 		}
 	}
+}
+
+// freeingTape is the steps' tape: it frees each activation once the gradient has passed it
+// (autodiff.Tape.FreeValues; Run reads only the loss, before Backward), which keeps the peak
+// memory of a step at about its activations.
+func freeingTape() *autodiff.Tape {
+	tp := autodiff.NewTape()
+	tp.FreeValues = true
+	return tp
 }
 
 // Run performs one training step and returns its loss.

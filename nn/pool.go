@@ -2,7 +2,6 @@ package nn
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/contrastive-go/contrastive/autodiff"
 	"github.com/contrastive-go/contrastive/parallel"
@@ -17,29 +16,7 @@ type MaxPool2d struct {
 
 // Forward pools x [N,C,H,W].
 func (m MaxPool2d) Forward(x *autodiff.Var) *autodiff.Var {
-	if m.Pad > 0 {
-		x = padConst(x, m.Pad, float32(math.Inf(-1)))
-	}
-	return autodiff.MaxPool2d(x, m.Kernel, m.Stride)
-}
-
-// padConst surrounds the planes of x [N,C,H,W] with p rows and columns of the constant v.
-func padConst(x *autodiff.Var, p int, v float32) *autodiff.Var {
-	s := x.Shape()
-	if len(s) != 4 {
-		panic(fmt.Sprintf("nn.MaxPool2d: x must be [N,C,H,W], got %v", s))
-	}
-	tp := x.Tape()
-	if tp == nil {
-		panic("nn.MaxPool2d: x belongs to no tape; enter data with Tape.Constant")
-	}
-	n, c, h, w := s[0], s[1], s[2], s[3]
-	side := tp.Alloc(false, n, c, h, p)
-	side.Fill(v)
-	x = autodiff.Concat(3, tp.Constant(side), x, tp.Constant(side))
-	top := tp.Alloc(false, n, c, p, w+2*p)
-	top.Fill(v)
-	return autodiff.Concat(2, tp.Constant(top), x, tp.Constant(top))
+	return autodiff.MaxPool2dPadded(x, m.Kernel, m.Stride, m.Pad)
 }
 
 // AvgPool2d is torch.nn.AvgPool2d(kernel, stride) without padding, in floor mode.

@@ -16,6 +16,13 @@ var (
 	avx512Kernel = &kernel{name: "avx512 8x48", mr: 8, nr: 48, kc: 256, mc: 128, nc: 3072, fn: kernelAVX512x8x48}
 )
 
+// hasPanels says whether MulPanels' kernel, the AVX-512 8×48 one, runs here.
+var hasPanels = func() bool { _, avx512 := cpuFeatures(); return avx512 }()
+
+func panelKernel(k int, a, b *float32, ldb int, c *float32, ldc int, load bool) {
+	kernelAVX512x8x48(k, a, b, ldb, c, ldc, load)
+}
+
 // kernels lists the micro-kernels this CPU and operating system can run, fastest first.
 func kernels() []*kernel {
 	hasAVX2, hasAVX512 := cpuFeatures()

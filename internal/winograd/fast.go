@@ -1,0 +1,295 @@
+package winograd
+
+import (
+	"github.com/contrastive-go/contrastive/internal/gemm"
+	"github.com/contrastive-go/contrastive/parallel"
+)
+
+// The AVX-512 path. Its transforms (transform_amd64.s) gather the tiles' values straight from
+// the NCHW tensors with lane masks for the padding and partial tiles, and write the 16 products'
+// operands in the layouts the 8×48 micro-kernel reads (gemm.MulPanels), so nothing is packed or
+// padded in between:
+//
+//   - forward and input gradient: the filters as 8-row panels Ũ_ξ[o/8][c][o%8]; the input
+//     transform V_ξ[c][t] for 16 tiles at a time (one lane per tile), read in place as B; the
+//     products M_ξ[o][t], 16 tiles at a time to the output transform, which scatters them.
+//   - weight gradient: V_ξ[t][c] for 16 channels at a time (one lane per channel), read in place
+//     as B, and Z_ξ = A dY Aᵀ as 8-row panels Z_ξ[o/8][t][o%8], 16 channels at a time.
+//
+// It needs Cin and Cout to be multiples of 16 and the AVX-512 micro-kernel.
+
+// Fast reports whether the AVX-512 path runs a convolution of cin to cout channels here.
+func Fast(cin, cout int) bool {
+	return haveAsm && gemm.HasPanels() && cin%16 == 0 && cout%16 == 0 && cin > 0 && cout > 0
+}
+
+// lanes is the vector width of the transforms: tiles or channels per call.
+const lanes = 16
+
+// packedFilters writes the transformed filters of the forward products (inputGrad false: rows
+// o, columns c, U = G g Gᵀ of filter (o, c)) or of the input gradient's (inputGrad true: rows c,
+// columns o, of the rotated filter, see FilterTransformInputGrad) as 8-row panels:
+// dst[ξ·rows·cols + (r/8)·8·cols + col·8 + r%8]. rows % 8 == 0. Panels run in parallel.
+func packedFilters(w []float32, cout, cin int, inputGrad bool, dst []float32) {
+	rows, cols := cout, cin
+	if inputGrad {
+		rows, cols = cin, cout
+	}
+	plane := rows * cols
+	parallel.For(rows/8, 1, func(lo, hi int) {
+		var panel [xis][8]float32 // the 8 filters of one panel column, by ξ
+		for p := lo; p < hi; p++ {
+			for col := 0; col < cols; col++ {
+				for i := 0; i < 8; i++ {
+					r := 8*p + i
+					var g *[9]float32
+					if inputGrad {
+						g = (*[9]float32)(w[(col*cin+r)*9:])
+					} else {
+						g = (*[9]float32)(w[(r*cin+col)*9:])
+					}
+					u := filterTile32(g, inputGrad)
+					for xi := range u {
+						panel[xi][i] = u[xi]
+					}
+				}
+				off := p*8*cols + col*8
+				for xi := range panel {
+					*(*[8]float32)(dst[xi*plane+off:]) = panel[xi]
+				}
+			}
+		}
+	})
+}
+
+// filterTile32 is G g Gᵀ of the 3×3 filter g (row-major; rotated by 180° first when rotate),
+// in float32: every entry is a sum of at most 9 terms scaled by ½ or ¼, so float32 rounds it
+// as the float64 version does within an ulp or two.
+func filterTile32(g *[9]float32, rotate bool) (u [xis]float32) {
+	g0, g1, g2, g3, g4, g5, g6, g7, g8 := g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8]
+	if rotate {
+		g0, g1, g2, g3, g5, g6, g7, g8 = g8, g7, g6, g5, g3, g2, g1, g0 // g4 stays
+	}
+	// t = G g: rows (g0 g1 g2), ½(col sums), ½(alternating), (g6 g7 g8).
+	t10, t11, t12 := 0.5*(g0+g3+g6), 0.5*(g1+g4+g7), 0.5*(g2+g5+g8)
+	t20, t21, t22 := 0.5*(g0-g3+g6), 0.5*(g1-g4+g7), 0.5*(g2-g5+g8)
+	row := func(i int, a, b, c float32) {
+		u[4*i], u[4*i+1], u[4*i+2], u[4*i+3] = a, 0.5*(a+b+c), 0.5*(a-b+c), c
+	}
+	row(0, g0, g1, g2)
+	row(1, t10, t11, t12)
+	row(2, t20, t21, t22)
+	row(3, g6, g7, g8)
+	return u
+}
+
+// tileGroup is the gather indices and masks of 16 consecutive tiles of a chunk.
+type tileGroup struct {
+	in     [lanes]int32 // input: offset of each tile's window origin (row −1, column −1)
+	inMask [xis]uint16  // input: lanes of each tap inside the image
+	out    [lanes]int32 // output: offset of each tile's top-left output
+	outMsk [4]uint16    // output: lanes of each of the tile's four outputs inside the image
+}
+
+// group fills tg for tiles t0..t0+15 of a chunk of images of inSz and outSz floats (lanes past
+// tiles·nb are off).
+func (g Geom) group(tg *tileGroup, t0, total, inSz, outSz int) {
+	*tg = tileGroup{}
+	tiles := g.Tiles()
+	for l := 0; l < lanes; l++ {
+		t := t0 + l
+		if t >= total {
+			break
+		}
+		b, r := t/tiles, t%tiles
+		ty, tx := r/g.TW, r%g.TW
+		y0, x0 := 2*ty-1, 2*tx-1
+		tg.in[l] = int32(b*inSz + y0*g.W + x0)
+		for i := 0; i < inTile; i++ {
+			if y := y0 + i; y < 0 || y >= g.H {
+				continue
+			}
+			for j := 0; j < inTile; j++ {
+				if x := x0 + j; x >= 0 && x < g.W {
+					tg.inMask[4*i+j] |= 1 << l
+				}
+			}
+		}
+		tg.out[l] = int32(b*outSz + 2*ty*g.W + 2*tx)
+		bit := uint16(1) << l
+		row1, col1 := 2*ty+1 < g.H, 2*tx+1 < g.W
+		tg.outMsk[0] |= bit
+		if col1 {
+			tg.outMsk[1] |= bit
+		}
+		if row1 {
+			tg.outMsk[2] |= bit
+			if col1 {
+				tg.outMsk[3] |= bit
+			}
+		}
+	}
+}
+
+// Block sizes of the AVX-512 path (variables so that tests can exercise every path).
+var (
+	// BlockFloats bounds one block's transformed input and products, 16·(Cin+Cout)·tiles floats,
+	// so that they stay in the core's L2 cache between the transforms and the products.
+	BlockFloats = 1 << 18
+	// MaxBlockTiles is the most tiles a block takes.
+	MaxBlockTiles = 192
+	// GradBlockTiles is the tiles of one weight-gradient block: each block's products add to
+	// all of dU, so blocks must be long enough that this traffic stays small next to their
+	// arithmetic (a multiple of the panel width).
+	GradBlockTiles = 288
+)
+
+// blockTiles is the tiles of one block for cin + cout channels: a multiple of the panel width,
+// at least one panel.
+func blockTiles(cin, cout int) int {
+	t := BlockFloats / (xis * (cin + cout)) / gemm.PanelCols * gemm.PanelCols
+	return max(gemm.PanelCols, min(t, MaxBlockTiles))
+}
+
+// productsFast is products on the AVX-512 path, with up the transformed filters packed as
+// packFilters writes them (16 × [cout×cin] in 8-row panels). The n·tiles tiles are cut into
+// blocks of consecutive tiles (across images); the workers take blocks from a shared counter and
+// run each end to end: input transform, the 16 products, output transform.
+func productsFast(n, cin, cout int, g Geom, x, up, bias, y []float32, accumulate bool) {
+	tiles := g.Tiles()
+	hw := g.H * g.W
+	inSz, outSz := cin*hw, cout*hw
+	total := n * tiles
+	bt := blockTiles(cin, cout)
+	zeros := getBuf(cout)
+	defer putBuf(zeros)
+	clear(*zeros)
+	if bias == nil {
+		bias = *zeros
+	}
+	blocks := (total + bt - 1) / bt
+	parallel.Dynamic(blocks, 1, func(lo, hi int) {
+		var tg tileGroup
+		v, m := getBuf(xis*cin*bt), getBuf(xis*cout*bt)
+		for blk := lo; blk < hi; blk++ {
+			t0 := blk * bt
+			cnt := min(bt, total-t0)
+			ld := roundUp(cnt, gemm.PanelCols)
+			b0 := t0 / tiles // the block's first image: offsets are from it
+			first := t0 - b0*tiles
+			xs, ys := x[b0*inSz:], y[b0*outSz:]
+			for l0 := 0; l0 < ld; l0 += lanes {
+				g.group(&tg, first+l0, first+cnt, inSz, outSz)
+				input16(&xs[0], &tg.in[0], &tg.inMask[0], hw, g.W, cin, &(*v)[l0], ld, cin*ld)
+			}
+			for xi := 0; xi < xis; xi++ {
+				gemm.MulPanels(cout, ld, cin, up[xi*cout*cin:(xi+1)*cout*cin], (*v)[xi*cin*ld:(xi+1)*cin*ld], ld,
+					(*m)[xi*cout*ld:(xi+1)*cout*ld], ld, false)
+			}
+			for l0 := 0; l0 < cnt; l0 += lanes {
+				g.group(&tg, first+l0, first+cnt, inSz, outSz)
+				if accumulate {
+					output16Acc(&(*m)[l0], ld, cout*ld, cout, &ys[0], hw, g.W, &tg.out[0], &tg.outMsk[0], &bias[0])
+				} else {
+					output16(&(*m)[l0], ld, cout*ld, cout, &ys[0], hw, g.W, &tg.out[0], &tg.outMsk[0], &bias[0])
+				}
+			}
+		}
+		putBuf(v)
+		putBuf(m)
+	})
+}
+
+// gradGroups is the most groups the weight gradient's blocks are summed in (see weightGradFast),
+// and gradGroupFloats bounds the groups' dU buffers together.
+const (
+	gradGroups      = 8
+	gradGroupFloats = 1 << 24
+)
+
+// weightGradFast is WeightGrad on the AVX-512 path. The tiles are cut into blocks as in
+// productsFast, and the blocks into a fixed number of groups of consecutive blocks (by the shape
+// alone); the workers take whole groups from a shared counter, each summing its blocks' 16
+// products dU_ξ += Z_ξ·V_ξᵀ in order into the group's own dU, and the groups are added in order
+// at the end: dW is the same, bit for bit, whatever the number of cores.
+func weightGradFast(s Shape, x, dy, dw []float32) {
+	g := NewGeom(s.H, s.W)
+	tiles, hw := g.Tiles(), s.H*s.W
+	cin, cout := s.Cin, s.Cout
+	inSz, outSz := cin*hw, cout*hw
+	ldu := roundUp(cin, gemm.PanelCols)
+	total := s.N * tiles
+	bt := GradBlockTiles
+	blocks := (total + bt - 1) / bt
+	duSz := xis * cout * ldu
+	groups := max(1, min(gradGroups, (blocks+1)/2, gradGroupFloats/duSz))
+	dus := make([]*[]float32, groups)
+	var chanIdx [lanes]int32
+	for l := range chanIdx {
+		chanIdx[l] = int32(l * hw)
+	}
+	parallel.Dynamic(groups, 1, func(lo, hi int) {
+		// V rows are cin apart but the products read ldu columns of each: the last row needs slack.
+		v, z := getBuf(xis*cin*bt+ldu), getBuf(xis*cout*bt)
+		var inMask [xis]uint16
+		var outMask [4]uint16
+		for grp := lo; grp < hi; grp++ {
+			du := getBuf(duSz)
+			dus[grp] = du
+			first := grp * blocks / groups
+			for blk := first; blk < (grp+1)*blocks/groups; blk++ {
+				t0 := blk * bt
+				cnt := min(bt, total-t0)
+				for t := 0; t < cnt; t++ {
+					b, r := (t0+t)/tiles, (t0+t)%tiles
+					ty, tx := r/g.TW, r%g.TW
+					y0, x0 := 2*ty-1, 2*tx-1
+					for i := 0; i < inTile; i++ {
+						rowIn := y0+i >= 0 && y0+i < g.H
+						for j := 0; j < inTile; j++ {
+							inMask[4*i+j] = 0
+							if rowIn && x0+j >= 0 && x0+j < g.W {
+								inMask[4*i+j] = 0xffff
+							}
+						}
+					}
+					xs := x[b*inSz:]
+					inputChan16(&xs[0], y0*g.W+x0, hw, g.W, cin/lanes, &chanIdx[0], &inMask[0], &(*v)[t*cin], cnt*cin)
+					for i := 0; i < 2; i++ {
+						for j := 0; j < 2; j++ {
+							outMask[2*i+j] = 0
+							if 2*ty+i < g.H && 2*tx+j < g.W {
+								outMask[2*i+j] = 0xffff
+							}
+						}
+					}
+					dys := dy[b*outSz:]
+					gradChan16(&dys[0], 2*ty*g.W+2*tx, hw, g.W, cout/lanes, &chanIdx[0], &outMask[0], &(*z)[t*8], cout*cnt, cnt*8)
+				}
+				for xi := 0; xi < xis; xi++ {
+					gemm.MulPanels(cout, ldu, cnt, (*z)[xi*cout*cnt:(xi+1)*cout*cnt], (*v)[xi*cin*cnt:], cin,
+						(*du)[xi*cout*ldu:(xi+1)*cout*ldu], ldu, blk > first)
+				}
+			}
+		}
+		putBuf(v)
+		putBuf(z)
+	})
+	sum := *dus[0]
+	parallel.For(duSz, 1<<14, func(lo, hi int) {
+		dst := sum[lo:hi]
+		for _, du := range dus[1:] {
+			for i, v := range (*du)[lo:hi] {
+				dst[i] += v
+			}
+		}
+	})
+	for _, du := range dus[1:] {
+		putBuf(du)
+	}
+	plane := cout * cin
+	parallel.For(plane, 256, func(lo, hi int) { filterGradStrided(*dus[0], cout, cin, ldu, lo, hi, dw) })
+	putBuf(dus[0])
+}
+
+func roundUp(x, to int) int { return (x + to - 1) / to * to }
