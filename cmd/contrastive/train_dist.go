@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/contrastive-go/contrastive/dist"
 	"github.com/contrastive-go/contrastive/train"
@@ -42,9 +43,15 @@ func rankExit(comm dist.Comm, err error, stderr io.Writer) error {
 	}
 	var je *train.JobError
 	if errors.As(err, &je) {
+		// mpirun ends the whole job as soon as one rank exits non-zero, so rank 0 prints the
+		// sentence before any rank may exit: the others wait for it at a barrier.
 		if comm.Rank() == 0 {
-			return err
+			fmt.Fprintf(stderr, "contrastive train: %s\n", strings.TrimSpace(err.Error()))
+			if f, ok := stderr.(*os.File); ok {
+				f.Sync()
+			}
 		}
+		comm.Barrier()
 		return silentExit{1}
 	}
 	fmt.Fprintf(stderr, "contrastive train: rank %d of %d: %v; ending the job\n", comm.Rank(), comm.Size(), err)
