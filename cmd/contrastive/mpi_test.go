@@ -1,3 +1,5 @@
+//go:build linux || darwin || freebsd
+
 package main
 
 import (
@@ -16,6 +18,7 @@ import (
 	"time"
 
 	"github.com/contrastive-go/contrastive/modeldir"
+	"github.com/contrastive-go/contrastive/models"
 )
 
 // These tests run the train command under a real mpirun: the test binary, re-executed with
@@ -327,4 +330,66 @@ func TestTrainAloneLoadsNoMPI(t *testing.T) {
 	if strings.Contains(out, "file=libmpi") || strings.Contains(out, "file=libmpich") {
 		t.Error("train without mpirun loaded an MPI library")
 	}
+}
+
+// TestMPIRankSignalled: SIGTERM to one rank (a scheduler preempting a job, a user's Ctrl-C
+// reaching one process) stops every rank after the same step: the checkpoint is saved, rank 0
+// says so, the job exits 143 without MPI_Abort, and --resume goes on from that step.
+func TestMPIRankSignalled(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "signalled")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := mpiJob{np: 2, apps: [][]string{mpiTrainArgs(out, "--max-steps", "400")}}.command(ctx, t)
+	var stdout, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var pid int
+	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if lines, _ := modeldir.ReadMetrics(filepath.Join(out, modeldir.MetricsFile)); len(lines) >= 5 {
+			pid = rankPID(t, 1, out)
+			break
+		}
+	}
+	if pid == 0 {
+		cmd.Process.Kill()
+		t.Fatalf("rank 1 never trained 5 steps (or was not found); stderr:\n%s", errb.String())
+	}
+	syscall.Kill(pid, syscall.SIGTERM)
+	err := cmd.Wait()
+	code := -1
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	}
+	msg := errb.String()
+	if code != 143 || !strings.Contains(msg, "contrastive train: interrupted by terminated on another rank after step ") || strings.Contains(msg, "MPI_ABORT") || strings.Contains(msg, "ending the job") {
+		t.Fatalf("SIGTERM to rank 1: exit %d (%v), stderr:\n%s\nwant 143 and rank 0's message, no abort", code, err, lastLines(msg, 12))
+	}
+	var step int
+	fmt.Sscanf(msg[strings.Index(msg, "after step ")+len("after step "):], "%d", &step)
+	cp, err := modeldirPosition(out)
+	if err != nil || cp != step || !strings.Contains(stdout.String(), "stopped: interrupted") {
+		t.Fatalf("checkpoint at step %d (%v), the message says %d; stdout %q", cp, err, step, stdout.String())
+	}
+	t.Logf("rank 1 got SIGTERM: every rank stopped after step %d with a checkpoint, exit 143", step)
+	code, _, stderr := runCLI(append(mpiTrainArgs(out, "--max-steps", fmt.Sprint(step+3)), "--resume")...)
+	if code != 0 || !strings.Contains(stderr, fmt.Sprintf("resuming at epoch 1/6, step %d/", step+1)) {
+		t.Fatalf("--resume after the signal: exit %d, stderr:\n%s", code, stderr)
+	}
+}
+
+// modeldirPosition is the global step of the checkpoint in dir (from the weights' metadata).
+func modeldirPosition(dir string) (int, error) {
+	b, err := os.ReadFile(filepath.Join(dir, modeldir.WeightsFile))
+	if err != nil {
+		return 0, err
+	}
+	_, meta, err := models.Load(b)
+	if err != nil {
+		return 0, err
+	}
+	var step int
+	_, err = fmt.Sscan(meta["global_step"], &step)
+	return step, err
 }

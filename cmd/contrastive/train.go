@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -171,13 +170,12 @@ func trainWith(comm dist.Comm, t *trainFlags, fs *flag.FlagSet, stdout, stderr i
 	if err != nil {
 		return err
 	}
+	stopped := interruption(ctx, res)
+	if comm.Size() > 1 && res.Stopped == "interrupted" { // every rank stopped: the same status on all
+		stopped = jobInterruption(comm, ctx, res)
+	}
 	if comm.Rank() != 0 { // rank 0 reports the run
-		if err := interruption(ctx, res); err != nil {
-			var ee exitError
-			errors.As(err, &ee)
-			return silentExit{ee.code}
-		}
-		return nil
+		return stopped
 	}
 	if t.jsonOut {
 		if err := json.NewEncoder(stdout).Encode(res); err != nil {
@@ -186,7 +184,7 @@ func trainWith(comm dist.Comm, t *trainFlags, fs *flag.FlagSet, stdout, stderr i
 	} else {
 		fmt.Fprintf(stdout, "trained %s: %s\nmodel directory: %s\n", cfg.Method, summary(res), res.Dir)
 	}
-	return interruption(ctx, res)
+	return stopped
 }
 
 // config is the run's configuration: the flags, or on --resume the stored run with the flags
