@@ -80,12 +80,13 @@ type Config struct {
 
 	Out     string   `json:"out"`
 	MaxTime Duration `json:"max-time,omitempty"`
-	// FitEpochs chooses Epochs (a fresh run with MaxTime only) from the speed measured over the
-	// first steps, so that the learning-rate schedule ends within MaxTime instead of being cut
-	// by it: the CLI sets it when --max-time is given without --epochs. The choice is printed and
-	// recorded as "epochs" in config.json and the checkpoint, so a resumed run keeps it, and
-	// --epochs with that number repeats the run (the warm-up, during which the choice is made,
-	// does not depend on the total).
+	// FitEpochs chooses the number of epochs (a fresh run with MaxTime only) from the speed
+	// measured over the first steps, at most Epochs, so that the learning-rate schedule ends
+	// within MaxTime instead of being cut by it: the CLI's train sets it, with Epochs =
+	// MaxFitEpochs, when --max-time is given without --epochs, and demo without --epochs (capped at
+	// its default). The choice is printed and recorded as "epochs" in config.json and the
+	// checkpoint, so a resumed run keeps it, and --epochs with that number repeats the run (the
+	// warm-up, during which the choice is made, does not depend on the total).
 	FitEpochs       bool     `json:"fit-epochs,omitempty"`
 	CheckpointEvery Duration `json:"checkpoint-every,omitempty"`
 	SkipBad         bool     `json:"skip-bad,omitempty"`

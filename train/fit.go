@@ -69,6 +69,7 @@ func (t *Trainer) fitStep() {
 	*f = fitState{}
 	cfg := &t.Config
 	epochs := FitEpochsFor(time.Duration(cfg.MaxTime), time.Duration(elapsed*float64(time.Second)), time.Duration(perStep*float64(time.Second)), g, t.StepsPerEpoch, cfg.Warmup)
+	epochs = max(min(epochs, cfg.Epochs), int(math.Ceil(cfg.Warmup))) // Epochs is the cap
 	cfg.Epochs = epochs
 	t.TotalSteps = t.StepsPerEpoch * epochs
 	if cfg.Schedule == "cosine" {

@@ -47,6 +47,7 @@ func TestFitEpochsSetsTheLengthRecordsItAndResumeKeepsIt(t *testing.T) {
 	cfg := tinyConfig(root, filepath.Join(t.TempDir(), "fit"))
 	cfg.BatchSize = 8 // 15 steps per epoch
 	cfg.FitEpochs = true
+	cfg.Epochs = MaxFitEpochs // as the CLI does: no cap but the fit's own
 	cfg.MaxTime = Duration(time.Hour)
 	cfg.MaxSteps = 20 // the fit asks for far more epochs than the test trains
 	var log bytes.Buffer
@@ -104,5 +105,24 @@ func TestFitEpochsNeedsMaxTime(t *testing.T) {
 	cfg.FitEpochs = true
 	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "--max-time") {
 		t.Fatalf("FitEpochs without MaxTime: %v", err)
+	}
+}
+
+// With FitEpochs, Epochs is a cap: an hour of millisecond steps fits hundreds of epochs, but the
+// run keeps the 3 it was given.
+func TestFitEpochsKeepsEpochsAsTheCap(t *testing.T) {
+	cfg := tinyConfig(writeFolder(t, 3, 40), filepath.Join(t.TempDir(), "cap"))
+	cfg.BatchSize, cfg.Epochs, cfg.FitEpochs, cfg.MaxTime = 8, 3, true, Duration(time.Hour)
+	var log bytes.Buffer
+	tr, err := New(cfg, Options{Log: &log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := tr.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr.Config.Epochs != 3 || res.Epochs != 3 || !strings.Contains(log.String(), "auto: --epochs 3 ") {
+		t.Fatalf("fitted %d epochs, trained %d, want the cap 3; log:\n%s", tr.Config.Epochs, res.Epochs, log.String())
 	}
 }

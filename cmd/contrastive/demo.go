@@ -59,8 +59,8 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	cfg.KNNEvery = -1
 	cfg.MaxTime = train.Duration(*maxTime)
 	cfg.Epochs = *epochs
-	if cfg.Epochs == 0 {
-		cfg.Epochs = 3
+	if cfg.Epochs == 0 { // the default length, or fewer epochs if they would not end within --max-time
+		cfg.Epochs, cfg.FitEpochs = 3, true
 		if spec != "fashion-mnist" {
 			cfg.Epochs = 10
 		}

@@ -194,7 +194,9 @@ func (t *trainFlags) config(fs *flag.FlagSet) (train.Config, error) {
 	cfg := t.cfg
 	if !t.resume {
 		t.resolve(nil, given)
-		t.cfg.FitEpochs = given["max-time"] && !given["epochs"]
+		if given["max-time"] && !given["epochs"] {
+			t.cfg.FitEpochs, t.cfg.Epochs = true, train.MaxFitEpochs
+		}
 		cfg = t.cfg
 	} else {
 		if cfg.Overwrite {
