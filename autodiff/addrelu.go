@@ -21,11 +21,9 @@ func AddReLU(a, b *Var) *Var {
 	parallel.For(len(z), 1<<14, func(lo, hi int) {
 		x, y, z := x[lo:hi], y[lo:hi:hi], z[lo:hi:hi]
 		for i := range z {
-			s := x[i] + y[i]
-			if s < 0 {
-				s = 0
-			}
-			z[i] = s
+			// max, not a comparison: the signs are random and a branch mispredicts half the
+			// time (measured 6× slower). max keeps NaN.
+			z[i] = max(x[i]+y[i], 0)
 		}
 	})
 	if out.requiresGrad {

@@ -213,7 +213,7 @@ func TestConvWinogradAgrees(t *testing.T) {
 	for _, c := range []struct {
 		cin, cout, hw, k, stride, pad int
 		want                          bool
-	}{{64, 64, 28, 3, 1, 1, fast}, {16, 16, 7, 3, 1, 1, fast}, {512, 512, 4, 3, 1, 1, fast}, {512, 512, 3, 3, 1, 1, false},
+	}{{64, 64, 28, 3, 1, 1, fast}, {16, 16, 7, 3, 1, 1, fast}, {512, 512, 4, 3, 1, 1, fast}, {512, 512, 3, 3, 1, 1, fast}, {512, 512, 1, 3, 1, 1, false},
 		{1, 32, 28, 3, 1, 1, false}, {64, 8, 28, 3, 1, 1, false}, {24, 64, 28, 3, 1, 1, false},
 		{64, 64, 28, 3, 2, 1, false}, {64, 64, 28, 1, 1, 0, false}, {64, 64, 28, 3, 1, 0, false}, {64, 64, 28, 5, 1, 1, false}} {
 		if got := useWinograd(c.cin, c.cout, c.hw, c.hw, c.k, c.k, c.stride, c.pad); got != c.want {
