@@ -57,3 +57,15 @@ func dotU8512(q *float32, c *uint8, n int) float32
 
 //go:noescape
 func dotU8256(q *float32, c *uint8, n int) float32
+
+// prefetch asks for the cache lines of the n bytes from p (a hint: no load, never a fault), so
+// that the next vector of a search arrives while the current one is scored.
+//
+//go:noescape
+func prefetch(p uintptr, n int)
+
+// prefetchU16s asks for the cache lines of the uint16s at base (an address) indexed by
+// idx[0..n-1], n > 0.
+//
+//go:noescape
+func prefetchU16s(base uintptr, idx *uint32, n int)

@@ -200,3 +200,34 @@ u256done:
 	VMOVSS       X0, ret+24(FP)
 	VZEROUPPER
 	RET
+
+// func prefetch(p uintptr, n int)
+// Hints the cache lines of the n > 0 bytes from p into L1 (PREFETCHT0); never faults.
+TEXT ·prefetch(SB), NOSPLIT, $0-16
+	MOVQ p+0(FP), SI
+	MOVQ n+8(FP), CX
+	LEAQ (SI)(CX*1), CX
+	ANDQ $-64, SI
+
+pfloop:
+	PREFETCHT0 (SI)
+	ADDQ       $64, SI
+	CMPQ       SI, CX
+	JLT        pfloop
+	RET
+
+// func prefetchU16s(base uintptr, idx *uint32, n int)
+// Hints the cache lines holding the uint16s base[idx[0..n-1]] (n > 0): the visited marks of a
+// node's neighbours.
+TEXT ·prefetchU16s(SB), NOSPLIT, $0-24
+	MOVQ base+0(FP), SI
+	MOVQ idx+8(FP), DI
+	MOVQ n+16(FP), CX
+
+pu16loop:
+	MOVL       (DI), AX
+	PREFETCHT0 (SI)(AX*2)
+	ADDQ       $4, DI
+	DECQ       CX
+	JNZ        pu16loop
+	RET

@@ -10,3 +10,7 @@ func dotU8Asm(q *float32, c *uint8, n int) float32 { panic("unreachable") }
 
 // dotKernel names the dot-product kernel in use.
 func dotKernel() string { return "go" }
+
+func prefetch(p uintptr, n int) {}
+
+func prefetchU16s(base uintptr, idx *uint32, n int) {}

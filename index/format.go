@@ -175,6 +175,7 @@ func Read(r io.Reader, size int64) (*Index, error) {
 	crc := crc32.New(castagnoli)
 	tr := io.TeeReader(r, crc)
 	x := &Index{meta: h.Meta, vectors: make([]float32, count*dim), labels: make([]int32, count), ids: make([]string, count), logSeq: h.LogSeq, crc: h.CRC32C}
+	adviseHuge(x.vectors)
 	if err := readF32(tr, x.vectors); err != nil {
 		return nil, bad("reading the vectors: %v", err)
 	}

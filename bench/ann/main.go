@@ -4,6 +4,12 @@
 //
 //	go run ./bench/ann -vectors base.npy -out /tmp/annbench [-queries 1000] [-m 16] [-efc 200] [-ef 16,32,64,128,256]
 //
+// The built indexes are saved in -out as ours-none.idx and ours-sq8.idx; with -index, the
+// command only searches one of them (a saved index, the queries and truth of -out), so that
+// runs can alternate with the peers' without rebuilding:
+//
+//	go run ./bench/ann -index /tmp/annbench/ours-none.idx -out /tmp/annbench [-ef 16] [-cpuprofile f]
+//
 // The last -queries rows are the queries (held out of the index). The index is built on
 // GOMAXPROCS goroutines; queries run one at a time on one core (GOMAXPROCS 1), as the peers'
 // single-threaded runs do. It prints one JSON line per measurement.
@@ -33,7 +39,17 @@ func main() {
 	efc := flag.Int("efc", 200, "HNSW ef-construction")
 	efs := flag.String("ef", "16,32,64,128,256", "ef-search values")
 	quant := flag.String("quantize", "none,sq8", "variants")
+	load := flag.String("index", "", "search this saved index (with -out's queries and truth) instead of building")
+	prof := flag.String("cpuprofile", "", "write a CPU profile of the searches (with -index)")
+	passes := flag.Int("passes", 10, "passes over the queries (with -index)")
 	flag.Parse()
+	if *load != "" {
+		if err := searchSaved(*load, *out, *efs, *prof, *passes); err != nil {
+			fmt.Fprintln(os.Stderr, "ann:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(*vecPath, *out, *nq, *m, *efc, *efs, *quant); err != nil {
 		fmt.Fprintln(os.Stderr, "ann:", err)
 		os.Exit(1)
@@ -45,10 +61,13 @@ func emit(v map[string]any) {
 	fmt.Println(string(b))
 }
 
-func rss() float64 {
-	b, _ := os.ReadFile("/proc/self/status")
+func rss() float64 { return procField("/proc/self/status", "VmRSS:") }
+
+// procField reads a "Name: N kB" line of a /proc file, in bytes.
+func procField(path, name string) float64 {
+	b, _ := os.ReadFile(path)
 	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, "VmRSS:") {
+		if strings.HasPrefix(l, name) {
 			f := strings.Fields(l)
 			kb, _ := strconv.ParseFloat(f[1], 64)
 			return kb * 1024
@@ -126,6 +145,9 @@ func run(vecPath, out string, nq, m, efc int, efs, quant string) error {
 		debug.FreeOSMemory()
 		s := index.NewMemStore(x, index.StoreOptions{})
 		st := s.Stats()
+		if err := x.Save(filepath.Join(out, "ours-"+q+".idx")); err != nil {
+			return err
+		}
 		emit(map[string]any{"what": "build", "quantize": q, "m": m, "efc": efc, "seconds": build, "threads": procs,
 			"bytes_per_vector_est": st.BytesPerVector, "rss_growth_per_vector": (rss() - before) / float64(nb)})
 		runtime.GOMAXPROCS(1)

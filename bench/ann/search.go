@@ -1,0 +1,102 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"github.com/contrastive-go/contrastive/data"
+	"github.com/contrastive-go/contrastive/index"
+)
+
+// searchSaved opens a saved index and times its searches of dir's queries on one core, one
+// query per call, passes times over, checking them against dir's truth.
+func searchSaved(path, dir, efs, prof string, passes int) error {
+	s, err := index.OpenStore(path, index.StoreOptions{})
+	if err != nil {
+		return err
+	}
+	qa, err := data.ReadNPYFile(filepath.Join(dir, "queries.npy"))
+	if err != nil {
+		return err
+	}
+	ta, err := data.ReadNPYFile(filepath.Join(dir, "truth.npy"))
+	if err != nil {
+		return err
+	}
+	nq, d, k := qa.Shape[0], qa.Shape[1], ta.Shape[1]
+	if d != s.Dim() || ta.Shape[0] != nq {
+		return fmt.Errorf("%s: queries %v and truth %v do not fit the %d-d index", dir, qa.Shape, ta.Shape, s.Dim())
+	}
+	want := make([]map[string]bool, nq)
+	for i := range want {
+		want[i] = map[string]bool{}
+		for _, r := range ta.Data[i*k : (i+1)*k] {
+			want[i][strconv.Itoa(int(r))] = true
+		}
+	}
+	if prof != "" {
+		f, err := os.Create(prof)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	runtime.GOMAXPROCS(1)
+	runtime.LockOSThread() // so that the thread's CPU time is the searches'
+	st := s.Stats()
+	for i := 0; i < nq; i++ { // warm-up: page the index in
+		if _, err := s.Search(qa.Data[i*d:(i+1)*d], k, index.SearchOptions{}); err != nil {
+			return err
+		}
+	}
+	for _, e := range strings.Split(efs, ",") {
+		ef, err := strconv.Atoi(e)
+		if err != nil {
+			return fmt.Errorf("-ef %q: %v", e, err)
+		}
+		hit := 0
+		cpu0 := threadCPU()
+		start := time.Now()
+		for p := 0; p < passes; p++ {
+			hit = 0
+			for i := 0; i < nq; i++ {
+				rs, err := s.Search(qa.Data[i*d:(i+1)*d], k, index.SearchOptions{Ef: ef})
+				if err != nil {
+					return err
+				}
+				for _, r := range rs[0] {
+					if want[i][r.ID] {
+						hit++
+					}
+				}
+			}
+		}
+		el := time.Since(start).Seconds()
+		cpu := threadCPU() - cpu0
+		emit(map[string]any{"what": "ours", "index": filepath.Base(path), "quantize": st.Quantize, "m": st.M, "ef": ef,
+			"recall": float64(hit) / float64(nq*k), "qps": float64(nq*passes) / el, "cpu_qps": float64(nq*passes) / cpu, "queries": nq * passes,
+			"rss": rss(), "anon_huge": procField("/proc/self/smaps_rollup", "AnonHugePages:")})
+	}
+	return nil
+}
+
+// threadCPU is the CPU time of the calling thread in seconds (so a loaded machine's waits for the
+// CPU do not count).
+func threadCPU() float64 {
+	var ts syscall.Timespec
+	const clockThreadCPUTime = 3 // CLOCK_THREAD_CPUTIME_ID
+	syscall.Syscall(syscall.SYS_CLOCK_GETTIME, clockThreadCPUTime, uintptr(unsafe.Pointer(&ts)), 0)
+	return float64(ts.Sec) + float64(ts.Nsec)/1e9
+}
