@@ -152,6 +152,11 @@ func (f floatScorer) score(id uint32) float32 { return dot(f.q, f.vec.row(int(id
 func (f floatScorer) scoreBatch(ids []uint32, out []float32) {
 	out = out[:len(ids)]
 	bytes := 4 * len(f.q)
+	if len(ids) > 0 && f.vec.inBase(ids) { // the rows of the file: one call for each loop
+		prefetchRows(rowAddr(f.vec.base), bytes, &ids[0], len(ids), bytes)
+		dotRows(f.q, f.vec.base, ids, out)
+		return
+	}
 	for _, id := range ids {
 		prefetch(rowAddr(f.vec.row(int(id))), bytes)
 	}

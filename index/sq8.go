@@ -82,6 +82,14 @@ func (s sq8Scorer) score(id uint32) float32 { return s.bias + dotU8(s.qs, s.code
 
 func (s sq8Scorer) scoreBatch(ids []uint32, out []float32) {
 	out = out[:len(ids)]
+	if len(ids) > 0 && s.codes.inBase(ids) {
+		prefetchRows(rowAddr(s.codes.base), len(s.qs), &ids[0], len(ids), len(s.qs))
+		dotU8Rows(s.qs, s.codes.base, ids, out)
+		for j := range out {
+			out[j] += s.bias
+		}
+		return
+	}
 	for _, id := range ids {
 		prefetch(rowAddr(s.codes.row(int(id))), len(s.qs))
 	}
