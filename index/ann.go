@@ -89,6 +89,7 @@ func (x *Index) BuildANN(opt ANNOptions) (kind, why string, err error) {
 	}
 	d := x.meta.Dim
 	vec := newChunked(d, x.vectors)
+	vec.keep = x.mapped
 	a := &ann{graph: newHNSW(HNSWConfig{M: opt.M, EfConstruction: opt.EfConstruction, Seed: opt.Seed}, vec), efSearch: opt.EfSearch}
 	n := x.Len()
 	start := time.Now()

@@ -17,6 +17,7 @@ type chunked[T any] struct {
 	nbase  int
 	chunks atomic.Pointer[[][]T]
 	n      atomic.Int64
+	keep   *mapping // the file map base is in, if it is one: kept as long as the rows are
 }
 
 func newChunked[T any](width int, base []T) *chunked[T] {

@@ -56,6 +56,7 @@ func (s *Store) Search(queries []float32, k int, o SearchOptions) ([][]Result, e
 		var blocks []block
 		st.vec.segments(n, func(rows []float32, first int) { blocks = append(blocks, block{rows, first}) })
 		hits := exactSearch(blocks, d, q, min(k, max(n, 1)), skip)
+		runtime.KeepAlive(st) // blocks may be a map of the file, removed with st's rows
 		out := make([][]Result, nq)
 		for i, hs := range hits {
 			out[i] = st.results(hs)
@@ -78,6 +79,7 @@ func (s *Store) Search(queries []float32, k int, o SearchOptions) ([][]Result, e
 		out[i] = st.results(st.annSearch(b.q, k, ef, skip, b))
 		searchBufs.Put(b)
 	}
+	defer runtime.KeepAlive(st) // its rows may be a map of the file, removed with st
 	if nq == 1 {
 		one(0)
 		return out, nil
@@ -186,9 +188,13 @@ type Stats struct {
 	EfSearch    int
 	Dim         int
 	// BytesPerVector is the memory one item takes (vectors, codes, graph lists, id and
-	// label), estimated from the structures; MemoryBytes is Rows times it.
-	BytesPerVector float64
-	MemoryBytes    int64
+	// label), estimated from the structures; MemoryBytes is Rows times it. Vectors mapped
+	// from the file (sq8, see mapped.go) are not in it but in MappedBytesPerVector: page
+	// cache, which the kernel reclaims under pressure.
+	BytesPerVector       float64
+	MappedBytesPerVector float64
+	MemoryBytes          int64
+	Mapped               bool // the file's vectors are mapped, not in memory
 }
 
 // Stats returns the store's counts and its estimated memory use.
@@ -215,6 +221,12 @@ func (s *Store) Stats() Stats {
 	// Vectors, labels, id string headers and bytes, and the id → row map (~ 2 words per entry
 	// plus the key header, at Go's map load).
 	t.BytesPerVector = 4*d + 4 + 16 + idBytes + 48
+	if st.vec.keep != nil && n > 0 {
+		// The file's rows are a map of it; appended rows are in memory.
+		t.Mapped = true
+		t.MappedBytesPerVector = 4 * d * float64(st.vec.nbase) / float64(n)
+		t.BytesPerVector -= t.MappedBytesPerVector
+	}
 	if a := st.ann; a != nil {
 		g := a.graph
 		t.Kind, t.M, t.EfSearch = KindHNSW, g.m, a.efSearch

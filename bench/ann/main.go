@@ -4,7 +4,7 @@
 //
 //	go run ./bench/ann -vectors base.npy -out /tmp/annbench [-queries 1000] [-m 16] [-efc 200] [-ef 16,32,64,128,256]
 //
-// The built indexes are saved in -out as ours-none.idx and ours-sq8.idx; with -index, the
+// The built indexes are saved in -out as ours-exact.idx, ours-none.idx and ours-sq8.idx; with -index, the
 // command only searches one of them (a saved index, the queries and truth of -out), so that
 // runs can alternate with the peers' without rebuilding:
 //
@@ -134,6 +134,9 @@ func run(vecPath, out string, nq, m, efc int, efs, quant string) error {
 	}
 	emit(map[string]any{"what": "exact", "qps": float64(ne) / time.Since(start).Seconds(), "bytes_per_vector": 4*d + 4})
 	runtime.GOMAXPROCS(procs)
+	if err := x.Save(filepath.Join(out, "ours-exact.idx")); err != nil {
+		return err
+	}
 	for _, q := range strings.Split(quant, ",") {
 		debug.FreeOSMemory()
 		before := rss()

@@ -32,7 +32,9 @@ def search_saved(a):
     q = np.load(a.dir + "/queries.npy").astype(np.float32)
     truth = np.load(a.dir + "/truth.npy").astype(np.int64)
     ix = hnswlib.Index(space="ip", dim=q.shape[1])
+    before = rss()
     ix.load_index(a.dir + "/hnswlib.bin")
+    print(json.dumps({"what": "memory", "peer": "hnswlib", "rss_growth_per_vector_loaded": (rss() - before) / ix.get_current_count()}), flush=True)
     ix.set_num_threads(1)
     k = truth.shape[1]
     for ef in [int(e) for e in a.ef.split(",")]:

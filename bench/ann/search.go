@@ -19,10 +19,6 @@ import (
 // searchSaved opens a saved index and times its searches of dir's queries on one core, one
 // query per call, passes times over, checking them against dir's truth.
 func searchSaved(path, dir, efs, prof string, passes int) error {
-	s, err := index.OpenStore(path, index.StoreOptions{})
-	if err != nil {
-		return err
-	}
 	qa, err := data.ReadNPYFile(filepath.Join(dir, "queries.npy"))
 	if err != nil {
 		return err
@@ -31,6 +27,12 @@ func searchSaved(path, dir, efs, prof string, passes int) error {
 	if err != nil {
 		return err
 	}
+	base := memNow()
+	s, err := index.OpenStore(path, index.StoreOptions{})
+	if err != nil {
+		return err
+	}
+	opened := memNow()
 	nq, d, k := qa.Shape[0], qa.Shape[1], ta.Shape[1]
 	if d != s.Dim() || ta.Shape[0] != nq {
 		return fmt.Errorf("%s: queries %v and truth %v do not fit the %d-d index", dir, qa.Shape, ta.Shape, s.Dim())
@@ -56,6 +58,17 @@ func searchSaved(path, dir, efs, prof string, passes int) error {
 	runtime.GOMAXPROCS(1)
 	runtime.LockOSThread() // so that the thread's CPU time is the searches'
 	st := s.Stats()
+	defer func() {
+		after := memNow()
+		per := func(a, b mem) map[string]float64 {
+			n := float64(st.Rows)
+			return map[string]float64{"heap": (a.heap - b.heap) / n, "rss_anon": (a.anon - b.anon) / n, "rss_file": (a.file - b.file) / n}
+		}
+		emit(map[string]any{"what": "memory", "index": filepath.Base(path), "quantize": st.Quantize, "kind": st.Kind, "rows": st.Rows, "mapped": st.Mapped,
+			"bytes_per_vector_opened": per(opened, base), "bytes_per_vector_after_queries": per(after, base),
+			"estimate": st.BytesPerVector, "estimate_mapped": st.MappedBytesPerVector})
+		runtime.KeepAlive(s)
+	}()
 	for i := 0; i < nq; i++ { // warm-up: page the index in
 		if _, err := s.Search(qa.Data[i*d:(i+1)*d], k, index.SearchOptions{}); err != nil {
 			return err
@@ -103,4 +116,15 @@ func threadCPU() float64 {
 	const clockThreadCPUTime = 3 // CLOCK_THREAD_CPUTIME_ID
 	syscall.Syscall(syscall.SYS_CLOCK_GETTIME, clockThreadCPUTime, uintptr(unsafe.Pointer(&ts)), 0)
 	return float64(ts.Sec) + float64(ts.Nsec)/1e9
+}
+
+// mem is what the process holds: Go heap in use (after a GC), and the anonymous and
+// file-backed resident pages.
+type mem struct{ heap, anon, file float64 }
+
+func memNow() mem {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return mem{float64(ms.HeapInuse), procField("/proc/self/status", "RssAnon:"), procField("/proc/self/status", "RssFile:")}
 }
