@@ -42,9 +42,10 @@ func main() {
 	load := flag.String("index", "", "search this saved index (with -out's queries and truth) instead of building")
 	prof := flag.String("cpuprofile", "", "write a CPU profile of the searches (with -index)")
 	passes := flag.Int("passes", 10, "passes over the queries (with -index)")
+	maxQ := flag.Int("max-queries", 0, "search only the first this many queries (with -index; 0: all)")
 	flag.Parse()
 	if *load != "" {
-		if err := searchSaved(*load, *out, *efs, *prof, *passes); err != nil {
+		if err := searchSaved(*load, *out, *efs, *prof, *passes, *maxQ); err != nil {
 			fmt.Fprintln(os.Stderr, "ann:", err)
 			os.Exit(1)
 		}
