@@ -89,6 +89,7 @@ func (x *Index) BuildANN(opt ANNOptions) (kind, why string, err error) {
 	}
 	d := x.meta.Dim
 	vec := newChunked(d, x.vectors)
+	vec.keep = x.mapped
 	a := &ann{graph: newHNSW(HNSWConfig{M: opt.M, EfConstruction: opt.EfConstruction, Seed: opt.Seed}, vec), efSearch: opt.EfSearch}
 	n := x.Len()
 	start := time.Now()
@@ -97,16 +98,39 @@ func (x *Index) BuildANN(opt ANNOptions) (kind, why string, err error) {
 			fmt.Fprintf(opt.Log, "hnsw: linked %d/%d vectors (%.0fs)\n", done, n, time.Since(start).Seconds())
 		}
 	})
-	if opt.Quantize == QuantizeSQ8 {
+	x.ann = a
+	if err := x.Quantize(opt.Quantize); err != nil {
+		return "", "", err
+	}
+	return kind, why, nil
+}
+
+// Quantize sets the quantisation the graph is walked on (QuantizeSQ8: codes trained on and
+// encoded from the current rows; QuantizeNone: the float32 vectors) without rebuilding the
+// graph, which is the same for both. An index without a graph only accepts QuantizeNone.
+func (x *Index) Quantize(q string) error {
+	switch {
+	case q != QuantizeNone && q != QuantizeSQ8:
+		return fmt.Errorf("unknown quantisation %q (want none or sq8)", q)
+	case x.ann == nil && q == QuantizeSQ8:
+		return fmt.Errorf("sq8 needs an HNSW graph: the index is exact")
+	case x.ann == nil:
+		return nil
+	}
+	a := *x.ann
+	a.sq, a.codes = nil, nil
+	if q == QuantizeSQ8 {
+		d, n := x.meta.Dim, x.Len()
 		a.sq = trainSQ8(x.vectors, d)
 		codes := make([]uint8, n*d)
+		adviseHuge(codes)
 		for i := 0; i < n; i++ {
 			a.sq.encode(x.vectors[i*d:(i+1)*d], codes[i*d:(i+1)*d])
 		}
 		a.codes = newChunked(d, codes)
 	}
-	x.ann = a
-	return kind, why, nil
+	x.ann = &a
+	return nil
 }
 
 // MaxM bounds M (so that a neighbour list fits its count and a corrupt file cannot ask for huge

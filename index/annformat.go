@@ -237,6 +237,7 @@ func readANN(r io.Reader, h *ANNHeader, n, d int, vec *chunked[float32]) (*ann, 
 			return nil, err
 		}
 		codes := make([]uint8, n*d)
+		adviseHuge(codes)
 		if _, err := io.ReadFull(r, codes); err != nil {
 			return nil, bad("reading the sq8 codes: %v", err)
 		}

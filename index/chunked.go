@@ -17,6 +17,7 @@ type chunked[T any] struct {
 	nbase  int
 	chunks atomic.Pointer[[][]T]
 	n      atomic.Int64
+	keep   *mapping // the file map base is in, if it is one: kept as long as the rows are
 }
 
 func newChunked[T any](width int, base []T) *chunked[T] {
@@ -44,6 +45,16 @@ func (c *chunked[T]) row(i int) []T {
 	return ch[o : o+w : o+w]
 }
 
+// inBase reports whether every row of ids is one of the contiguous first rows.
+func (c *chunked[T]) inBase(ids []uint32) bool {
+	for _, id := range ids {
+		if int(id) >= c.nbase {
+			return false
+		}
+	}
+	return true
+}
+
 // at is row(i)[0], for width-1 arrays.
 func (c *chunked[T]) at(i int) T {
 	if i < c.nbase {
@@ -59,7 +70,9 @@ func (c *chunked[T]) push(v ...T) int {
 	j := i - c.nbase
 	chs := *c.chunks.Load()
 	if j>>chunkShift >= len(chs) {
-		grown := append(chs[:len(chs):len(chs)], make([]T, chunkRows*c.width))
+		ch := make([]T, chunkRows*c.width)
+		adviseHuge(ch)
+		grown := append(chs[:len(chs):len(chs)], ch)
 		c.chunks.Store(&grown)
 		chs = grown
 	}

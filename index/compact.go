@@ -29,6 +29,7 @@ func (s *Store) Compact() error {
 	if err := x.Save(s.path); err != nil {
 		return err
 	}
+	x.remapVectors(s.path) // sq8: the vectors from the page cache again
 	lw, err := createLog(LogPath(s.path), x.meta.Dim, x.crc, x.logSeq+1)
 	if err != nil {
 		// The file holds everything; the old log's records are all folded in and are skipped

@@ -57,3 +57,37 @@ func dotU8Go(q []float32, c []uint8) float32 {
 	}
 	return s0 + s1
 }
+
+// dotRows sets out[j] = q · row ids[j] of base (rows of len(q) floats) for every j < len(ids),
+// in one assembly call when the kernel covers len(q). Every id must be below len(base)/len(q):
+// the assembly does not check.
+func dotRows(q, base []float32, ids []uint32, out []float32) {
+	d := len(q)
+	out = out[:len(ids)]
+	if len(ids) == 0 {
+		return
+	}
+	if dotLen(d) == d && d > 0 {
+		dotRowsAsm(&q[0], &base[0], 4*d, &ids[0], len(ids), d, &out[0])
+		return
+	}
+	for j, id := range ids {
+		out[j] = dot(q, base[int(id)*d:])
+	}
+}
+
+// dotU8Rows is dotRows over rows of uint8 codes: out[j] = Σ q[i]·float32(code[i]).
+func dotU8Rows(q []float32, base []uint8, ids []uint32, out []float32) {
+	d := len(q)
+	out = out[:len(ids)]
+	if len(ids) == 0 {
+		return
+	}
+	if dotLen(d) == d && d > 0 {
+		dotU8RowsAsm(&q[0], &base[0], d, &ids[0], len(ids), d, &out[0])
+		return
+	}
+	for j, id := range ids {
+		out[j] = dotU8(q, base[int(id)*d:])
+	}
+}

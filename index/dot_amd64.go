@@ -57,3 +57,49 @@ func dotU8512(q *float32, c *uint8, n int) float32
 
 //go:noescape
 func dotU8256(q *float32, c *uint8, n int) float32
+
+// prefetch asks for the cache lines of the n bytes from p (a hint: no load, never a fault), so
+// that the next vector of a search arrives while the current one is scored.
+//
+//go:noescape
+func prefetch(p uintptr, n int)
+
+// prefetchU16s asks for the cache lines of the uint16s at base (an address) indexed by
+// idx[0..n-1], n > 0.
+//
+//go:noescape
+func prefetchU16s(base uintptr, idx *uint32, n int)
+
+// dotRowsAsm sets out[j] = q · (the d floats at base + ids[j]·stride bytes) for j < n; n > 0
+// and dotLen(d) == d > 0.
+func dotRowsAsm(q, base *float32, stride int, ids *uint32, n, d int, out *float32) {
+	if useAVX512 {
+		dotRows512(q, base, stride, ids, n, d, out)
+		return
+	}
+	dotRows256(q, base, stride, ids, n, d, out)
+}
+
+// dotU8RowsAsm is dotRowsAsm over uint8 codes.
+func dotU8RowsAsm(q *float32, base *uint8, stride int, ids *uint32, n, d int, out *float32) {
+	if useAVX512 {
+		dotU8Rows512(q, base, stride, ids, n, d, out)
+		return
+	}
+	dotU8Rows256(q, base, stride, ids, n, d, out)
+}
+
+//go:noescape
+func prefetchRows(base uintptr, stride int, ids *uint32, n, bytes int)
+
+//go:noescape
+func dotRows512(q, base *float32, stride int, ids *uint32, n, d int, out *float32)
+
+//go:noescape
+func dotRows256(q, base *float32, stride int, ids *uint32, n, d int, out *float32)
+
+//go:noescape
+func dotU8Rows512(q *float32, base *uint8, stride int, ids *uint32, n, d int, out *float32)
+
+//go:noescape
+func dotU8Rows256(q *float32, base *uint8, stride int, ids *uint32, n, d int, out *float32)

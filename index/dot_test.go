@@ -54,3 +54,25 @@ func BenchmarkDot128(b *testing.B) {
 		}
 	})
 }
+
+// TestPrefetchAndHugePages: the hints change nothing they touch, on any length or alignment.
+func TestPrefetchAndHugePages(t *testing.T) {
+	v := make([]float32, 3<<20) // 12 MiB: whole 2 MiB pages inside
+	adviseHuge(v)
+	for i := range v {
+		v[i] = float32(i)
+	}
+	for _, off := range []int{0, 1, 15, 1000} {
+		for _, n := range []int{1, 3, 64, 65, 512, 4097} {
+			prefetch(rowAddr(v[off:]), n)
+		}
+	}
+	marks := make([]uint16, 1000)
+	idx := []uint32{0, 999, 5, 500}
+	prefetchU16s(rowAddr(marks), &idx[0], len(idx))
+	for i, x := range v {
+		if x != float32(i) {
+			t.Fatalf("v[%d] = %g after the hints", i, x)
+		}
+	}
+}

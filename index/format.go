@@ -4,7 +4,8 @@ package index
 //
 //	offset 0   8 bytes    magic "CTRIDX\r\n"
 //	offset 8   uint32     H, the length of the JSON header (at most MaxHeaderBytes)
-//	offset 12  H bytes    JSON header (Header: format, model, dim, count, normalized, ...)
+//	offset 12  H bytes    JSON header (Header: format, model, dim, count, normalized, ...),
+//	                      padded with spaces so that the vectors start at a multiple of 64
 //	           count·dim  float32 vectors, row-major, each of unit L2 norm (or all zero)
 //	           count      int32 labels: -1 (unknown) or an index into the header's classes
 //	           id_bytes   count ids, each a uint32 byte length followed by that many UTF-8 bytes
@@ -96,7 +97,8 @@ func Open(path string) (*Index, error) {
 	if !st.Mode().IsRegular() {
 		return nil, fmt.Errorf("opening index: %s is not a regular file", path)
 	}
-	x, err := Read(bufio.NewReaderSize(f, 1<<20), st.Size())
+	br := bufio.NewReaderSize(f, 1<<20)
+	x, err := readIndex(br, st.Size(), mapVectors(f, st.Size(), br))
 	if err != nil {
 		return nil, fmt.Errorf("index %s: %w", path, err)
 	}
@@ -114,7 +116,10 @@ func bad(format string, a ...any) error {
 // that size matches the header's counts (before allocating), that every vector is finite and of
 // unit norm (or zero), every label is -1 or a valid class index, every id is non-empty, unique,
 // at most MaxIDBytes of UTF-8, and the CRC-32C.
-func Read(r io.Reader, size int64) (*Index, error) {
+func Read(r io.Reader, size int64) (*Index, error) { return readIndex(r, size, nil) }
+
+// readIndex is Read, taking the vectors from src when it provides them.
+func readIndex(r io.Reader, size int64, src vectorSource) (*Index, error) {
 	var pre [12]byte
 	if size < int64(len(pre)) {
 		return nil, bad("%d bytes is too short", size)
@@ -174,9 +179,23 @@ func Read(r io.Reader, size int64) (*Index, error) {
 	}
 	crc := crc32.New(castagnoli)
 	tr := io.TeeReader(r, crc)
-	x := &Index{meta: h.Meta, vectors: make([]float32, count*dim), labels: make([]int32, count), ids: make([]string, count), logSeq: h.LogSeq, crc: h.CRC32C}
-	if err := readF32(tr, x.vectors); err != nil {
-		return nil, bad("reading the vectors: %v", err)
+	x := &Index{meta: h.Meta, labels: make([]int32, count), ids: make([]string, count), logSeq: h.LogSeq, crc: h.CRC32C}
+	if src != nil {
+		v, m, err := src(&h, 12+hlen)
+		if err != nil {
+			return nil, err
+		}
+		if v != nil {
+			x.vectors, x.mapped = v, m
+			crc.Write(f32Bytes(v))
+		}
+	}
+	if x.vectors == nil {
+		x.vectors = make([]float32, count*dim)
+		adviseHuge(x.vectors)
+		if err := readF32(tr, x.vectors); err != nil {
+			return nil, bad("reading the vectors: %v", err)
+		}
 	}
 	if err := readI32(tr, x.labels); err != nil {
 		return nil, bad("reading the labels: %v", err)
@@ -226,7 +245,9 @@ func Read(r io.Reader, size int64) (*Index, error) {
 		return nil, bad("%d bytes of id_bytes left over after the last id", left)
 	}
 	if h.ANN != nil {
-		a, err := readANN(tr, h.ANN, int(count), d, newChunked(d, x.vectors))
+		vec := newChunked(d, x.vectors)
+		vec.keep = x.mapped
+		a, err := readANN(tr, h.ANN, int(count), d, vec)
 		if err != nil {
 			return nil, err
 		}
@@ -332,6 +353,11 @@ func (x *Index) WriteTo(w io.Writer) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
+	// Spaces after the JSON place the vectors at a multiple of vectorAlign (see mapped.go).
+	if r := (12 + len(hb)) % vectorAlign; r != 0 {
+		hb = append(hb, bytes.Repeat([]byte{' '}, vectorAlign-r)...)
+	}
+	x.vecOff = int64(12 + len(hb))
 	cw := &countWriter{w: w}
 	var pre [12]byte
 	copy(pre[:], Magic)

@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 )
 
 // HNSW is a hierarchical navigable small-world graph (Malkov & Yashunin, "Efficient and robust
@@ -99,6 +100,7 @@ func (g *HNSW) chunk(i int) (*nodeChunk, int) {
 		for i>>chunkShift >= len(cs) {
 			c := &nodeChunk{level: make([]uint8, chunkRows), links0: make([]uint32, chunkRows*(1+g.m0)),
 				upper: make([][]uint32, chunkRows), mu: make([]sync.Mutex, chunkRows)}
+			adviseHuge(c.links0)
 			cs = append(cs[:len(cs):len(cs)], c)
 			g.nodes.Store(&cs)
 		}
@@ -132,6 +134,12 @@ type scored struct {
 // scorer computes similarities of a query to nodes: exactly, or from sq8 codes.
 type scorer interface {
 	score(id uint32) float32
+	// scoreBatch sets out[j] to the score of ids[j]. It first asks for all the rows (prefetch),
+	// so that their cache misses overlap: the search is bound by memory latency, not
+	// arithmetic. Prefetching them all measured 1.32× the queries/s of no prefetch on 69k
+	// Fashion-MNIST embeddings (M 16, ef 16), against 1.11× for one row ahead and 1.28× for
+	// four ahead.
+	scoreBatch(ids []uint32, out []float32)
 }
 
 type floatScorer struct {
@@ -141,12 +149,35 @@ type floatScorer struct {
 
 func (f floatScorer) score(id uint32) float32 { return dot(f.q, f.vec.row(int(id))) }
 
+func (f floatScorer) scoreBatch(ids []uint32, out []float32) {
+	out = out[:len(ids)]
+	bytes := 4 * len(f.q)
+	if len(ids) > 0 && f.vec.inBase(ids) { // the rows of the file: one call for each loop
+		prefetchRows(rowAddr(f.vec.base), bytes, &ids[0], len(ids), bytes)
+		dotRows(f.q, f.vec.base, ids, out)
+		return
+	}
+	for _, id := range ids {
+		prefetch(rowAddr(f.vec.row(int(id))), bytes)
+	}
+	for j, id := range ids {
+		out[j] = dot(f.q, f.vec.row(int(id)))
+	}
+}
+
+// rowAddr is the address of a row's first element, for prefetch.
+func rowAddr[T any](r []T) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(r))) }
+
 // searchBuf is the scratch space of one search: the visited marks and the two heaps.
 type searchBuf struct {
 	visited []uint16
 	tag     uint16
 	cand    []scored // max-heap by s: the candidates to expand
 	res     []scored // min-heap by s: the best ef found
+	ids     []uint32 // the unvisited neighbours of the node being expanded
+	scores  []float32
+	q, qs   []float32 // the Store's normalised query and its sq8 form
+	hits    []Hit
 }
 
 var searchBufs sync.Pool
@@ -156,8 +187,15 @@ func getBuf(n int) *searchBuf {
 	if b == nil {
 		b = &searchBuf{}
 	}
+	b.newTag(n)
+	return b
+}
+
+// newTag starts a new search over n nodes: every node unvisited.
+func (b *searchBuf) newTag(n int) {
 	if len(b.visited) < n {
 		b.visited = make([]uint16, n+n/4+1024)
+		adviseHuge(b.visited)
 		b.tag = 0
 	}
 	b.tag++
@@ -165,7 +203,6 @@ func getBuf(n int) *searchBuf {
 		clear(b.visited)
 		b.tag = 1
 	}
-	return b
 }
 
 func (b *searchBuf) visit(id uint32) bool {
@@ -259,7 +296,10 @@ func minPop(h []scored) []scored {
 
 // searchLayer is the paper's Algorithm 2 on level l from the entry ep: it returns (in b.res, a
 // min-heap) the ef best nodes found. Nodes for which skip is true are walked through but not
-// returned.
+// returned. The visited marks of an expanded node's neighbours are prefetched, the unvisited
+// ones scored together (scoreBatch prefetches their rows first), and the neighbour list of the
+// best candidate is prefetched whenever the candidates change (1.06× the queries/s on the
+// 69k set, 1.02× for the visited marks).
 func (g *HNSW) searchLayer(sc scorer, ep scored, ef, l int, b *searchBuf, skip func(int) bool) {
 	b.cand = b.cand[:0]
 	b.res = b.res[:0]
@@ -276,14 +316,28 @@ func (g *HNSW) searchLayer(sc scorer, ep scored, ef, l int, b *searchBuf, skip f
 		b.cand = maxPop(b.cand)
 		ls := g.links(int(c.id), l)
 		n := int(atomic.LoadUint32(&ls[0]))
+		if n > 0 {
+			prefetchU16s(rowAddr(b.visited), &ls[1], n)
+		}
+		ids := b.ids[:0]
 		for j := 1; j <= n; j++ {
-			nb := atomic.LoadUint32(&ls[j])
-			if !b.visit(nb) {
-				continue
+			if nb := atomic.LoadUint32(&ls[j]); b.visit(nb) {
+				ids = append(ids, nb)
 			}
-			s := sc.score(nb)
+		}
+		b.ids = ids
+		if len(b.scores) < len(ids) {
+			b.scores = make([]float32, max(len(ids), g.m0))
+		}
+		scores := b.scores[:len(ids)]
+		sc.scoreBatch(ids, scores)
+		for j, nb := range ids {
+			s := scores[j]
 			if len(b.res) < ef || s > b.res[0].s {
 				b.cand = maxPush(b.cand, scored{s, nb})
+				// As hnswlib does: ask for the list of the node to expand next.
+				nl := g.links(int(b.cand[0].id), l)
+				prefetch(rowAddr(nl), 4*len(nl))
 				if skip == nil || !skip(int(nb)) {
 					b.res = minPush(b.res, scored{s, nb})
 					if len(b.res) > ef {
@@ -297,14 +351,19 @@ func (g *HNSW) searchLayer(sc scorer, ep scored, ef, l int, b *searchBuf, skip f
 
 // greedy walks level l from ep to a local maximum of the similarity (ef = 1).
 func (g *HNSW) greedy(sc scorer, ep scored, l int) scored {
+	var ids [MaxM]uint32
+	var scores [MaxM]float32
 	for changed := true; changed; {
 		changed = false
 		ls := g.links(int(ep.id), l)
-		n := int(atomic.LoadUint32(&ls[0]))
-		for j := 1; j <= n; j++ {
-			nb := atomic.LoadUint32(&ls[j])
-			if s := sc.score(nb); s > ep.s {
-				ep, changed = scored{s, nb}, true
+		n := min(int(atomic.LoadUint32(&ls[0])), MaxM)
+		for j := 0; j < n; j++ {
+			ids[j] = atomic.LoadUint32(&ls[1+j])
+		}
+		sc.scoreBatch(ids[:n], scores[:n])
+		for j, s := range scores[:n] {
+			if s > ep.s {
+				ep, changed = scored{s, ids[j]}, true
 			}
 		}
 	}
@@ -314,6 +373,15 @@ func (g *HNSW) greedy(sc scorer, ep scored, l int) scored {
 // search returns the ef best nodes for the query (unordered), skipping nodes for which skip
 // is true, in a slice the caller owns.
 func (g *HNSW) search(sc scorer, ef int, skip func(int) bool) []scored {
+	b := getBuf(g.vec.Len())
+	out := append([]scored(nil), g.searchWith(sc, ef, skip, b)...)
+	searchBufs.Put(b)
+	return out
+}
+
+// searchWith is search in the scratch space b (from getBuf): the result is b.res, valid until b
+// is put back or used again.
+func (g *HNSW) searchWith(sc scorer, ef int, skip func(int) bool, b *searchBuf) []scored {
 	e := g.entry.Load()
 	if e == entryNone {
 		return nil
@@ -323,11 +391,9 @@ func (g *HNSW) search(sc scorer, ef int, skip func(int) bool) []scored {
 	for l := top; l > 0; l-- {
 		ep = g.greedy(sc, ep, l)
 	}
-	b := getBuf(g.vec.Len())
+	b.newTag(g.vec.Len())
 	g.searchLayer(sc, ep, ef, 0, b, skip)
-	out := append([]scored(nil), b.res...)
-	searchBufs.Put(b)
-	return out
+	return b.res
 }
 
 // insert links node i (its row already in the store) into the graph.
@@ -364,11 +430,7 @@ func (g *HNSW) insert(i int) {
 	b := getBuf(g.vec.Len())
 	defer searchBufs.Put(b)
 	for l := min(level, top); l >= 0; l-- {
-		b.tag++
-		if b.tag == 0 {
-			clear(b.visited)
-			b.tag = 1
-		}
+		b.newTag(g.vec.Len())
 		g.searchLayer(sc, ep, g.efC, l, b, nil)
 		ep = g.connect(i, ep, l, b)
 	}

@@ -135,3 +135,36 @@ func TestANNSectionRoundTripsAndSearchesAlike(t *testing.T) {
 		}
 	}
 }
+
+// TestQuantizeAddsAndDropsCodesOnTheSameGraph: Quantize(sq8) after a plain build gives the
+// bytes BuildANN with sq8 gives (same seed, one worker: the same graph), and back to none drops
+// the codes; bad values are refused.
+func TestQuantizeAddsAndDropsCodesOnTheSameGraph(t *testing.T) {
+	x := randomIndex(t, 2000, 16, 5)
+	y := randomIndex(t, 2000, 16, 5)
+	opt := ANNOptions{Kind: KindHNSW, M: 8, EfConstruction: 40, Workers: 1, Seed: 3}
+	if _, _, err := x.BuildANN(opt); err != nil {
+		t.Fatal(err)
+	}
+	opt.Quantize = QuantizeSQ8
+	if _, _, err := y.BuildANN(opt); err != nil {
+		t.Fatal(err)
+	}
+	plain := encode(t, x)
+	if err := x.Quantize(QuantizeSQ8); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(encode(t, x), encode(t, y)) {
+		t.Fatal("Quantize(sq8) after the build does not give the file BuildANN with sq8 gives")
+	}
+	if err := x.Quantize(QuantizeNone); err != nil || !bytes.Equal(encode(t, x), plain) {
+		t.Fatalf("Quantize(none): %v, or the file differs from the plain build", err)
+	}
+	if err := x.Quantize("pq"); err == nil {
+		t.Error("Quantize(pq) accepted")
+	}
+	z := randomIndex(t, 100, 16, 6)
+	if err := z.Quantize(QuantizeSQ8); err == nil {
+		t.Error("Quantize(sq8) accepted on an exact index")
+	}
+}

@@ -64,6 +64,8 @@ type Index struct {
 	ids     []string
 	idset   map[string]int // built lazily by Add
 	ann     *ann           // nil: exact search only
+	mapped  *mapping       // not nil: vectors is a read-only map of the file (mapped.go)
+	vecOff  int64          // where WriteTo put the vectors in the file
 	logSeq  uint64         // the last update-log record folded in (Header.LogSeq)
 	crc     uint32         // the CRC-32C of the body, as last read or written
 }
@@ -164,7 +166,8 @@ func (x *Index) ClassName(i int) string {
 	return ""
 }
 
-// Vector returns row i (unit length); the caller must not modify it.
+// Vector returns row i (unit length); the caller must not modify it, nor use it once x is
+// unreachable (the vectors of an sq8 file are a map of it, removed with the last reference).
 func (x *Index) Vector(i int) []float32 { return x.vectors[i*x.meta.Dim : (i+1)*x.meta.Dim] }
 
 // Has reports whether id is in the index.

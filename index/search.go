@@ -60,7 +60,9 @@ func (x *Index) Search(queries []float32, k int) ([][]Hit, error) {
 	for i := 0; i < nq; i++ {
 		Normalize(q[i*d : (i+1)*d])
 	}
-	return exactSearch([]block{{x.vectors, 0}}, d, q, k, nil), nil
+	hits := exactSearch([]block{{x.vectors, 0}}, d, q, k, nil)
+	runtime.KeepAlive(x) // x.vectors may be a map of the file, removed with x
+	return hits, nil
 }
 
 // block is a run of rows of the vector store and the index of its first row.

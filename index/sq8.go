@@ -65,8 +65,12 @@ type sq8Scorer struct {
 	codes *chunked[uint8]
 }
 
-func (q *SQ8) scorer(query []float32, codes *chunked[uint8]) sq8Scorer {
-	s := sq8Scorer{qs: make([]float32, len(query)), codes: codes}
+// scorer prepares the query for scoring codes, in qs when it is long enough.
+func (q *SQ8) scorer(query, qs []float32, codes *chunked[uint8]) sq8Scorer {
+	if len(qs) < len(query) {
+		qs = make([]float32, len(query))
+	}
+	s := sq8Scorer{qs: qs[:len(query)], codes: codes}
 	for j, x := range query {
 		s.qs[j] = x * q.Scale[j]
 	}
@@ -75,3 +79,21 @@ func (q *SQ8) scorer(query []float32, codes *chunked[uint8]) sq8Scorer {
 }
 
 func (s sq8Scorer) score(id uint32) float32 { return s.bias + dotU8(s.qs, s.codes.row(int(id))) }
+
+func (s sq8Scorer) scoreBatch(ids []uint32, out []float32) {
+	out = out[:len(ids)]
+	if len(ids) > 0 && s.codes.inBase(ids) {
+		prefetchRows(rowAddr(s.codes.base), len(s.qs), &ids[0], len(ids), len(s.qs))
+		dotU8Rows(s.qs, s.codes.base, ids, out)
+		for j := range out {
+			out[j] += s.bias
+		}
+		return
+	}
+	for _, id := range ids {
+		prefetch(rowAddr(s.codes.row(int(id))), len(s.qs))
+	}
+	for j, id := range ids {
+		out[j] = s.bias + dotU8(s.qs, s.codes.row(int(id)))
+	}
+}

@@ -89,6 +89,7 @@ func newState(x *Index) *storeState {
 		st.vec = x.ann.graph.vec
 	} else {
 		st.vec = newChunked(d, x.vectors)
+		st.vec.keep = x.mapped
 	}
 	st.rows = make(map[string]int, x.Len())
 	for i, id := range x.ids {

@@ -38,25 +38,26 @@ func (s *Store) Search(queries []float32, k int, o SearchOptions) ([][]Result, e
 	if k < 1 {
 		return nil, fmt.Errorf("search: k must be at least 1, got %d", k)
 	}
-	for i, v := range queries {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			return nil, fmt.Errorf("search: query %d has a non-finite value", i/d)
-		}
-	}
-	q := slices.Clone(queries)
 	for i := 0; i < nq; i++ {
-		Normalize(q[i*d : (i+1)*d])
+		if !finite(queries[i*d : (i+1)*d]) {
+			return nil, fmt.Errorf("search: query %d has a non-finite value", i)
+		}
 	}
 	n := st.vec.Len()
 	var skip func(int) bool
 	if st.dead.Len() > 0 {
 		skip = st.dead.has
 	}
-	out := make([][]Result, nq)
 	if st.ann == nil || o.Exact {
+		q := slices.Clone(queries)
+		for i := 0; i < nq; i++ {
+			normalizeRow(q[i*d : (i+1)*d])
+		}
 		var blocks []block
 		st.vec.segments(n, func(rows []float32, first int) { blocks = append(blocks, block{rows, first}) })
 		hits := exactSearch(blocks, d, q, min(k, max(n, 1)), skip)
+		runtime.KeepAlive(st) // blocks may be a map of the file, removed with st's rows
+		out := make([][]Result, nq)
 		for i, hs := range hits {
 			out[i] = st.results(hs)
 		}
@@ -70,9 +71,15 @@ func (s *Store) Search(queries []float32, k int, o SearchOptions) ([][]Result, e
 		ef = o.Ef
 	}
 	ef = max(ef, k)
+	out := make([][]Result, nq)
 	one := func(i int) {
-		out[i] = st.results(st.annSearch(q[i*d:(i+1)*d], k, ef, skip))
+		b := getBuf(n)
+		b.q = append(b.q[:0], queries[i*d:(i+1)*d]...)
+		normalizeRow(b.q)
+		out[i] = st.results(st.annSearch(b.q, k, ef, skip, b))
+		searchBufs.Put(b)
 	}
+	defer runtime.KeepAlive(st) // its rows may be a map of the file, removed with st
 	if nq == 1 {
 		one(0)
 		return out, nil
@@ -96,33 +103,63 @@ func (s *Store) Search(queries []float32, k int, o SearchOptions) ([][]Result, e
 	return out, nil
 }
 
-// annSearch is the graph search of one unit query: the k best of ef candidates, re-ranked by
-// the float32 vectors when the graph was walked on sq8 codes.
-func (st *storeState) annSearch(q []float32, k, ef int, skip func(int) bool) []Hit {
+// finite reports whether every value of v is finite: then Σ v², summed in float64 (where the
+// squares of float32s cannot overflow), is finite.
+func finite(v []float32) bool {
+	var s float64
+	for _, x := range v {
+		s += float64(x) * float64(x)
+	}
+	return !math.IsNaN(s) && !math.IsInf(s, 0)
+}
+
+// normalizeRow scales v to unit length in place, with Normalize's arithmetic (a zero vector
+// stays zero).
+func normalizeRow(v []float32) {
+	var s float64
+	for _, x := range v {
+		s += float64(x) * float64(x)
+	}
+	inv := 1 / math.Max(math.Sqrt(s), 1e-12)
+	for j, x := range v {
+		v[j] = float32(float64(x) * inv)
+	}
+}
+
+// annSearch is the graph search of one unit query in the scratch space b: the k best of ef
+// candidates, best first, re-ranked by the float32 vectors when the graph was walked on sq8
+// codes. The hits are b.hits, valid until b is used again.
+func (st *storeState) annSearch(q []float32, k, ef int, skip func(int) bool, b *searchBuf) []Hit {
 	a := st.ann
 	var res []scored
 	if a.sq != nil {
-		res = a.graph.search(a.sq.scorer(q, a.codes), ef, skip)
+		sc := a.sq.scorer(q, b.qs, a.codes)
+		b.qs = sc.qs
+		res = a.graph.searchWith(sc, ef, skip, b)
 		for i := range res {
 			res[i].s = dot(q, st.vec.row(int(res[i].id)))
 		}
 	} else {
-		res = a.graph.search(floatScorer{q, st.vec}, ef, skip)
+		res = a.graph.searchWith(floatScorer{q, st.vec}, ef, skip, b)
 	}
-	hits := make([]Hit, len(res))
-	for i, r := range res {
-		hits[i] = Hit{Row: int(r.id), Score: r.s}
+	hits := b.hits[:0]
+	for _, r := range res {
+		hits = append(hits, Hit{Row: int(r.id), Score: r.s})
 	}
-	slices.SortFunc(hits, func(a, b Hit) int {
-		if better(a, b) {
-			return -1
-		}
-		if better(b, a) {
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(hits, compareHits)
+	b.hits = hits
 	return hits[:min(k, len(hits))]
+}
+
+// compareHits orders hits best first (higher score, then lower row).
+func compareHits(a, b Hit) int {
+	switch {
+	case better(a, b):
+		return -1
+	case better(b, a):
+		return 1
+	}
+	return 0
 }
 
 func (st *storeState) results(hs []Hit) []Result {
@@ -151,9 +188,13 @@ type Stats struct {
 	EfSearch    int
 	Dim         int
 	// BytesPerVector is the memory one item takes (vectors, codes, graph lists, id and
-	// label), estimated from the structures; MemoryBytes is Rows times it.
-	BytesPerVector float64
-	MemoryBytes    int64
+	// label), estimated from the structures; MemoryBytes is Rows times it. Vectors mapped
+	// from the file (sq8, see mapped.go) are not in it but in MappedBytesPerVector: page
+	// cache, which the kernel reclaims under pressure.
+	BytesPerVector       float64
+	MappedBytesPerVector float64
+	MemoryBytes          int64
+	Mapped               bool // the file's vectors are mapped, not in memory
 }
 
 // Stats returns the store's counts and its estimated memory use.
@@ -180,6 +221,12 @@ func (s *Store) Stats() Stats {
 	// Vectors, labels, id string headers and bytes, and the id → row map (~ 2 words per entry
 	// plus the key header, at Go's map load).
 	t.BytesPerVector = 4*d + 4 + 16 + idBytes + 48
+	if st.vec.keep != nil && n > 0 {
+		// The file's rows are a map of it; appended rows are in memory.
+		t.Mapped = true
+		t.MappedBytesPerVector = 4 * d * float64(st.vec.nbase) / float64(n)
+		t.BytesPerVector -= t.MappedBytesPerVector
+	}
 	if a := st.ann; a != nil {
 		g := a.graph
 		t.Kind, t.M, t.EfSearch = KindHNSW, g.m, a.efSearch

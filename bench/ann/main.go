@@ -4,6 +4,12 @@
 //
 //	go run ./bench/ann -vectors base.npy -out /tmp/annbench [-queries 1000] [-m 16] [-efc 200] [-ef 16,32,64,128,256]
 //
+// The built indexes are saved in -out as ours-exact.idx, ours-none.idx and ours-sq8.idx; with -index, the
+// command only searches one of them (a saved index, the queries and truth of -out), so that
+// runs can alternate with the peers' without rebuilding:
+//
+//	go run ./bench/ann -index /tmp/annbench/ours-none.idx -out /tmp/annbench [-ef 16] [-cpuprofile f]
+//
 // The last -queries rows are the queries (held out of the index). The index is built on
 // GOMAXPROCS goroutines; queries run one at a time on one core (GOMAXPROCS 1), as the peers'
 // single-threaded runs do. It prints one JSON line per measurement.
@@ -33,7 +39,18 @@ func main() {
 	efc := flag.Int("efc", 200, "HNSW ef-construction")
 	efs := flag.String("ef", "16,32,64,128,256", "ef-search values")
 	quant := flag.String("quantize", "none,sq8", "variants")
+	load := flag.String("index", "", "search this saved index (with -out's queries and truth) instead of building")
+	prof := flag.String("cpuprofile", "", "write a CPU profile of the searches (with -index)")
+	passes := flag.Int("passes", 10, "passes over the queries (with -index)")
+	maxQ := flag.Int("max-queries", 0, "search only the first this many queries (with -index; 0: all)")
 	flag.Parse()
+	if *load != "" {
+		if err := searchSaved(*load, *out, *efs, *prof, *passes, *maxQ); err != nil {
+			fmt.Fprintln(os.Stderr, "ann:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(*vecPath, *out, *nq, *m, *efc, *efs, *quant); err != nil {
 		fmt.Fprintln(os.Stderr, "ann:", err)
 		os.Exit(1)
@@ -45,10 +62,13 @@ func emit(v map[string]any) {
 	fmt.Println(string(b))
 }
 
-func rss() float64 {
-	b, _ := os.ReadFile("/proc/self/status")
+func rss() float64 { return procField("/proc/self/status", "VmRSS:") }
+
+// procField reads a "Name: N kB" line of a /proc file, in bytes.
+func procField(path, name string) float64 {
+	b, _ := os.ReadFile(path)
 	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, "VmRSS:") {
+		if strings.HasPrefix(l, name) {
 			f := strings.Fields(l)
 			kb, _ := strconv.ParseFloat(f[1], 64)
 			return kb * 1024
@@ -115,19 +135,32 @@ func run(vecPath, out string, nq, m, efc int, efs, quant string) error {
 	}
 	emit(map[string]any{"what": "exact", "qps": float64(ne) / time.Since(start).Seconds(), "bytes_per_vector": 4*d + 4})
 	runtime.GOMAXPROCS(procs)
+	if err := x.Save(filepath.Join(out, "ours-exact.idx")); err != nil {
+		return err
+	}
+	// One graph for every variant: sq8 only adds codes to it (Index.Quantize).
+	debug.FreeOSMemory()
+	before := rss()
+	start = time.Now()
+	if _, _, err := x.BuildANN(index.ANNOptions{Kind: index.KindHNSW, M: m, EfConstruction: efc, Log: os.Stderr}); err != nil {
+		return err
+	}
+	graph := time.Since(start).Seconds()
+	emit(map[string]any{"what": "graph", "m": m, "efc": efc, "seconds": graph, "threads": procs, "n": nb})
 	for _, q := range strings.Split(quant, ",") {
-		debug.FreeOSMemory()
-		before := rss()
 		start = time.Now()
-		if _, _, err := x.BuildANN(index.ANNOptions{Kind: index.KindHNSW, M: m, EfConstruction: efc, Quantize: q, Log: os.Stderr}); err != nil {
+		if err := x.Quantize(q); err != nil {
 			return err
 		}
-		build := time.Since(start).Seconds()
+		build := graph + time.Since(start).Seconds()
 		debug.FreeOSMemory()
 		s := index.NewMemStore(x, index.StoreOptions{})
 		st := s.Stats()
+		if err := x.Save(filepath.Join(out, "ours-"+q+".idx")); err != nil {
+			return err
+		}
 		emit(map[string]any{"what": "build", "quantize": q, "m": m, "efc": efc, "seconds": build, "threads": procs,
-			"bytes_per_vector_est": st.BytesPerVector, "rss_growth_per_vector": (rss() - before) / float64(nb)})
+			"bytes_per_vector_est": st.BytesPerVector, "rss_growth_per_vector": (rss() - before) / float64(nb), "quantize_seconds": build - graph})
 		runtime.GOMAXPROCS(1)
 		for _, e := range strings.Split(efs, ",") {
 			ef, _ := strconv.Atoi(e)

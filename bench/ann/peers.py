@@ -6,6 +6,9 @@ omp_set_num_threads(1)), all queries in one call as the libraries batch them.
 
     /usr/bin/python3 bench/ann/peers.py /tmp/annbench [--m 16] [--efc 200] [--ef 16,32,64,128,256]
 
+The hnswlib index is saved as DIR/hnswlib.bin; `--search-hnswlib` only loads it and times the
+queries (`--passes` times over), to alternate with `go run ./bench/ann -index ...`.
+
 Prints one JSON line per measurement."""
 import argparse, json, resource, time
 import numpy as np
@@ -24,6 +27,27 @@ def rss():
     return 0.0
 
 
+def search_saved(a):
+    import hnswlib
+    q = np.load(a.dir + "/queries.npy").astype(np.float32)
+    truth = np.load(a.dir + "/truth.npy").astype(np.int64)
+    ix = hnswlib.Index(space="ip", dim=q.shape[1])
+    before = rss()
+    ix.load_index(a.dir + "/hnswlib.bin")
+    print(json.dumps({"what": "memory", "peer": "hnswlib", "rss_growth_per_vector_loaded": (rss() - before) / ix.get_current_count()}), flush=True)
+    ix.set_num_threads(1)
+    k = truth.shape[1]
+    for ef in [int(e) for e in a.ef.split(",")]:
+        ix.set_ef(max(ef, k))
+        ix.knn_query(q, k=k)  # warm-up: page the index in
+        t, c = time.time(), time.thread_time()
+        for _ in range(a.passes):
+            labels, _ = ix.knn_query(q, k=k)
+        el, cpu = time.time() - t, time.thread_time() - c
+        print(json.dumps({"what": "peer", "peer": "hnswlib", "ef": ef, "recall": recall(labels, truth),
+                          "qps": a.passes * len(q) / el, "cpu_qps": a.passes * len(q) / cpu, "queries": a.passes * len(q)}), flush=True)
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("dir")
@@ -31,7 +55,11 @@ def main():
     p.add_argument("--efc", type=int, default=200)
     p.add_argument("--ef", default="16,32,64,128,256")
     p.add_argument("--only", default="hnswlib,faiss-hnsw,faiss-ivf")
+    p.add_argument("--search-hnswlib", action="store_true", help="load DIR/hnswlib.bin and time the queries only")
+    p.add_argument("--passes", type=int, default=10)
     a = p.parse_args()
+    if a.search_hnswlib:
+        return search_saved(a)
     base = np.load(a.dir + "/base.npy").astype(np.float32)
     q = np.load(a.dir + "/queries.npy").astype(np.float32)
     truth = np.load(a.dir + "/truth.npy").astype(np.int64)
@@ -47,6 +75,7 @@ def main():
         ix.init_index(max_elements=n, M=a.m, ef_construction=a.efc, random_seed=1)
         ix.set_num_threads(2)
         ix.add_items(base, np.arange(n))
+        ix.save_index(a.dir + "/hnswlib.bin")
         print(json.dumps({"what": "build", "peer": "hnswlib", "m": a.m, "efc": a.efc, "seconds": time.time() - t, "threads": 2,
                           "rss_growth_per_vector": (rss() - before) / n}), flush=True)
         ix.set_num_threads(1)
