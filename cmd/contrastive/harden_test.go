@@ -350,6 +350,7 @@ func TestAForcedGEMMBackendThatCannotRunIsAnError(t *testing.T) {
 	}{
 		{"CONTRASTIVE_GEMM=bogus", `"bogus" names no GEMM backend`},
 		{"CONTRASTIVE_GEMM=openblas", "OpenBLAS cannot be used"},
+		{"CONTRASTIVE_CONV=fft", `CONTRASTIVE_CONV="fft" names no convolution algorithm`},
 	} {
 		env := []string{c.env}
 		if c.env == "CONTRASTIVE_GEMM=openblas" {

@@ -23,6 +23,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/contrastive-go/contrastive/autodiff"
 	"github.com/contrastive-go/contrastive/blas"
 	"github.com/contrastive-go/contrastive/data"
 	"github.com/contrastive-go/contrastive/train"
@@ -85,6 +86,10 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 		return 2
 	}
 	if err := blas.Check(); err != nil {
+		fmt.Fprintf(stderr, "contrastive %s: %s\n", args[0], err)
+		return 1
+	}
+	if err := autodiff.ConvEnvError(); err != nil {
 		fmt.Fprintf(stderr, "contrastive %s: %s\n", args[0], err)
 		return 1
 	}
