@@ -97,10 +97,18 @@ func (g *HNSW) chunk(i int) (*nodeChunk, int) {
 	if i>>chunkShift >= len(cs) {
 		g.growMu.Lock()
 		cs = *g.nodes.Load()
-		for i>>chunkShift >= len(cs) {
-			c := &nodeChunk{level: make([]uint8, chunkRows), links0: make([]uint32, chunkRows*(1+g.m0)),
+		// The level-0 lists of all the new chunks come from one allocation, so that a graph
+		// read or built at once lies on huge pages (a chunk's 2 MiB alone rarely holds one).
+		grow := i>>chunkShift + 1 - len(cs)
+		per := chunkRows * (1 + g.m0)
+		var slab []uint32
+		if grow > 0 {
+			slab = make([]uint32, grow*per)
+			adviseHuge(slab)
+		}
+		for k := 0; i>>chunkShift >= len(cs); k++ {
+			c := &nodeChunk{level: make([]uint8, chunkRows), links0: slab[k*per : (k+1)*per : (k+1)*per],
 				upper: make([][]uint32, chunkRows), mu: make([]sync.Mutex, chunkRows)}
-			adviseHuge(c.links0)
 			cs = append(cs[:len(cs):len(cs)], c)
 			g.nodes.Store(&cs)
 		}

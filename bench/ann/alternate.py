@@ -8,8 +8,8 @@ and prints each run and the medians:
 
 Each run is its own process (ours: `ann -index`, hnswlib: `peers.py --search-hnswlib`), loads
 its saved index, warms up with one pass over the queries, then times --passes passes at each
-ef: queries/s by the wall clock and by the searching thread's CPU time (cpu_qps: the time the
-thread waited for a CPU on the loaded machine left out)."""
+ef: queries/s by the wall clock and by the process's CPU time (cpu_qps: the time it waited for
+a CPU on the loaded machine left out)."""
 import argparse, json, os, statistics, subprocess
 
 

@@ -142,11 +142,12 @@ func run(vecPath, out string, nq, m, efc int, efs, quant string) error {
 	debug.FreeOSMemory()
 	before := rss()
 	start = time.Now()
+	cpu0 := processCPU()
 	if _, _, err := x.BuildANN(index.ANNOptions{Kind: index.KindHNSW, M: m, EfConstruction: efc, Log: os.Stderr}); err != nil {
 		return err
 	}
 	graph := time.Since(start).Seconds()
-	emit(map[string]any{"what": "graph", "m": m, "efc": efc, "seconds": graph, "threads": procs, "n": nb})
+	emit(map[string]any{"what": "graph", "m": m, "efc": efc, "seconds": graph, "cpu_seconds": processCPU() - cpu0, "threads": procs, "n": nb})
 	for _, q := range strings.Split(quant, ",") {
 		start = time.Now()
 		if err := x.Quantize(q); err != nil {
