@@ -5,8 +5,8 @@ images of 28x28, 2 threads. Usage: bench/torch_resnet18.py [channels_last|nchw]
 (Debian python3-torch). Alternate it with
   go test ./models/ -run XXX -bench ResNet18CIFARStep -benchtime 4x
 """
-import time, statistics, torch, torch.nn as nn, sys
-torch.set_num_threads(2); torch.manual_seed(0)
+import os, time, statistics, torch, torch.nn as nn, sys
+torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "2"))); torch.manual_seed(0)
 def bb(i, o, s):
     class B(nn.Module):
         def __init__(self):
