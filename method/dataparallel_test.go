@@ -62,6 +62,8 @@ var dpCases = []dpCase{
 	// standardisation its gradient would be 0 up to rounding, which Adam turns into noise.
 	{method: "barlow-twins", head: models.HeadMLP2BN, cfg: Config{Lambda: 0.02}, buffers: true,
 		prepare: func(m Method, _ int) { m.Model().Head.(*nn.Sequential).Layers[3].(*nn.Linear).Bias = nil }},
+	{method: "dcl", head: models.HeadMLP2, cfg: Config{Temperature: 0.1}, overlap: true, buffers: true},
+	{method: "dclw", head: models.HeadMLP2, cfg: Config{Temperature: 0.1, Sigma: 0.05}, buffers: true},
 }
 
 // dpResult is what a run produces: the global loss of each step and the final state.
@@ -282,7 +284,7 @@ func sameOnEveryRank(t *testing.T, c dist.Comm, method string, step int, state m
 // dpAllMethods are checked on one step: the global loss and the averaged gradients of 2 ranks
 // against one process (the methods dpCases does not train 20 steps: BYOL, SimSiam and MoCo v3
 // per-image or in-batch with momentum keys, SupCon with labels — some unknown — and VICReg).
-var dpAllMethods = []string{"simclr", "supcon", "byol", "simsiam", "moco-v3", "vicreg", "barlow-twins", "moco-v2"}
+var dpAllMethods = []string{"simclr", "supcon", "byol", "simsiam", "moco-v3", "vicreg", "barlow-twins", "moco-v2", "dcl", "dclw"}
 
 // dpLabels returns the labels of global images lo … hi−1: i mod 5, unknown (−1) for i mod 7 = 0.
 func dpLabels(lo, hi int) []int {
