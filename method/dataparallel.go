@@ -11,13 +11,18 @@ import (
 // global batch and the mean of their gradients its gradient (dist.GradAverager's average). How
 // each method gets there, as the reference code of each does:
 //
-//   - SimCLR: projections gathered with gradient; each rank's 2n anchors against all 2nN rows
-//     (loss.NTXentGathered).
+//   - SimCLR, DCL, DCLW: projections gathered with gradient; each rank's 2n anchors against all
+//     2nN rows (loss.NTXentGathered, loss.DCLGathered, loss.DCLWGathered; DCLW's weights are
+//     normalised over the global batch).
 //   - SupCon, Barlow Twins, VICReg, MoCo v3: the inputs of the loss gathered with gradient (MoCo
 //     v3's keys without) into the single-process layout, and the loss of the global batch
 //     computed on every rank (VICReg's reference does this; the loss costs N times its share,
 //     small beside the encoder for these heads). AllGather's backward sums the N identical
 //     gradients, and averaging divides them again.
+//   - NNCLR: each rank looks up its own projections' neighbours in the support set, which is fed
+//     with the gathered view-1 projections (the same set on every rank); the neighbours and the
+//     predictions (with gradient) are gathered and the loss of the global batch computed on
+//     every rank, as SupCon's.
 //   - BYOL, SimSiam: per-image losses; the mean of the ranks' means is the global mean.
 //   - MoCo v2: shuffled BatchNorm across ranks (see mocov2_dist.go) and a queue fed with the
 //     gathered keys, the same queue on every rank.

@@ -64,6 +64,11 @@ var dpCases = []dpCase{
 		prepare: func(m Method, _ int) { m.Model().Head.(*nn.Sequential).Layers[3].(*nn.Linear).Bias = nil }},
 	{method: "dcl", head: models.HeadMLP2, cfg: Config{Temperature: 0.1}, overlap: true, buffers: true},
 	{method: "dclw", head: models.HeadMLP2, cfg: Config{Temperature: 0.1, Sigma: 0.05}, buffers: true},
+	// A support set of 2 global batches: from step 3 the neighbours are past projections. The
+	// projector's last bias goes only into the predictor's BatchNorm (the neighbours carry no
+	// gradient): its gradient is 0 up to rounding, so it is left out as for Barlow Twins.
+	{method: "nnclr", head: models.HeadMLP2BN, cfg: Config{Temperature: 0.1, QueueSize: 512, Seed: 7}, overlap: true, buffers: true,
+		prepare: func(m Method, _ int) { m.Model().Head.(*nn.Sequential).Layers[3].(*nn.Linear).Bias = nil }},
 }
 
 // dpResult is what a run produces: the global loss of each step and the final state.
@@ -284,7 +289,7 @@ func sameOnEveryRank(t *testing.T, c dist.Comm, method string, step int, state m
 // dpAllMethods are checked on one step: the global loss and the averaged gradients of 2 ranks
 // against one process (the methods dpCases does not train 20 steps: BYOL, SimSiam and MoCo v3
 // per-image or in-batch with momentum keys, SupCon with labels — some unknown — and VICReg).
-var dpAllMethods = []string{"simclr", "supcon", "byol", "simsiam", "moco-v3", "vicreg", "barlow-twins", "moco-v2", "dcl", "dclw"}
+var dpAllMethods = []string{"simclr", "supcon", "byol", "simsiam", "moco-v3", "vicreg", "barlow-twins", "moco-v2", "dcl", "dclw", "nnclr"}
 
 // dpLabels returns the labels of global images lo … hi−1: i mod 5, unknown (−1) for i mod 7 = 0.
 func dpLabels(lo, hi int) []int {
