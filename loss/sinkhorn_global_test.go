@@ -10,10 +10,10 @@ import (
 // fakeRanks lets goroutines play the ranks of SinkhornGlobal: combine posts each rank's values
 // and returns once every rank has, with their log-sum-exp over the ranks.
 type fakeRanks struct {
-	size  int
-	mu    sync.Mutex
-	cond  *sync.Cond
-	parts []float64
+	size           int
+	mu             sync.Mutex
+	cond           *sync.Cond
+	parts          []float64
 	round, arrived int
 	result         []float64
 }
