@@ -76,18 +76,10 @@ func dclGathered(op string, z *autodiff.Var, blocks, block int, tau, sigma float
 		w[i] = 1
 	}
 	if sigma > 0 {
-		c := make([]float64, n*blocks)
+		c := positiveCosines(u, n, d, blocks, na)
 		mx := math.Inf(-1)
-		for k := range blocks {
-			for i := range n {
-				a, b := k*na+i, k*na+n+i
-				var dot float64
-				for j := range d {
-					dot += float64(u[a*d+j]) * float64(u[b*d+j])
-				}
-				c[k*n+i] = dot
-				mx = math.Max(mx, dot)
-			}
+		for _, v := range c {
+			mx = math.Max(mx, v)
 		}
 		var sum float64
 		for j, v := range c {

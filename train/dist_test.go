@@ -40,10 +40,11 @@ import (
 // its parameter by ±lr on rounding noise, different in any summation order (one process on 1
 // or 2 threads already differs); the method tests (method/dataparallel_test.go) use a small
 // Adam step for that reason. SGD moves such parameters by lr × noise, so the comparison stays
-// about the data-parallel computation. Barlow Twins, DCLW and DINO train at lr 0.01 rather than
-// 0.05: at 0.05 their 20 steps amplify rounding past the tolerance — DCLW's parameters move by
-// 3e-4 relative when only the loss's summation order changes (loss.DCLWGathered with one block
-// as the reference), and on 2 ranks they end 7e-3 apart, DINO's 2.6e-4.
+// about the data-parallel computation. Barlow Twins and DINO train at lr 0.01 rather than 0.05:
+// at 0.05 DINO's losses still agree to 2e-7, but its parameters end 2.6e-4 apart. These 20
+// steps amplify perturbations: one ulp added to every initial weight moves a one-process run's
+// parameters by 3e-4 to 1e-2 relative (DCL, DCLW, SwAV, DINO at lr 0.01 and 0.05), so the
+// comparison passes only where the ranks compute nearly every value as one process does.
 
 const (
 	distSteps  = 20
@@ -62,7 +63,7 @@ func distConfig(method, out string) Config {
 	cfg.Optimizer, cfg.LR, cfg.Schedule, cfg.Warmup = "sgd", 0.05, "cosine", 0.2
 	cfg.Augment, cfg.KNNEvery, cfg.LogEvery, cfg.Workers = "small-gray", -1, 1, 1
 	cfg.QueueSize = 1024
-	if method == "barlow-twins" || method == "dclw" || method == "dino" {
+	if method == "barlow-twins" || method == "dino" {
 		cfg.LR = 0.01
 	}
 	cfg.Model = models.Config{Name: models.SmallCNNName, PoolGrid: 1, Channels: []int{8, 16, 32}, Strides: []int{2, 2, 2},
