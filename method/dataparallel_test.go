@@ -299,7 +299,8 @@ func sameOnEveryRank(t *testing.T, c dist.Comm, method string, step int, state m
 // dpAllMethods are checked on one step: the global loss and the averaged gradients of 2 ranks
 // against one process (the methods dpCases does not train 20 steps: BYOL, SimSiam and MoCo v3
 // per-image or in-batch with momentum keys, SupCon with labels — some unknown — and VICReg).
-var dpAllMethods = []string{"simclr", "supcon", "byol", "simsiam", "moco-v3", "vicreg", "barlow-twins", "moco-v2", "dcl", "dclw", "nnclr", "swav", "dino"}
+var dpAllMethods = []string{"simclr", "supcon", "byol", "simsiam", "moco-v3", "vicreg", "barlow-twins", "moco-v2", "dcl", "dclw", "nnclr", "swav", "dino",
+	"simclr" + multiCropSuffix, "swav" + multiCropSuffix, "dino" + multiCropSuffix}
 
 // dpLabels returns the labels of global images lo … hi−1: i mod 5, unknown (−1) for i mod 7 = 0.
 func dpLabels(lo, hi int) []int {
@@ -314,8 +315,39 @@ func dpLabels(lo, hi int) []int {
 	return out
 }
 
+// dpLocal is global step s's 2 multi-crop local views of images lo … hi−1, [2·(hi−lo), 1, 8, 8]
+// (view-major): each a 2×2 average of one of the global views plus noise of its own.
+func dpLocal(s, lo, hi int) *tensor.Tensor {
+	x := dpBatch(s, 0, dpImages)
+	rng := rand.New(rand.NewPCG(uint64(s), 78))
+	const h = dpHW / 2
+	all := make([]float32, 2*dpImages*h*h)
+	for v := range 2 {
+		for i := range dpImages {
+			src := x.Data[(v*dpImages+i)*dpHW*dpHW:]
+			dst := all[(v*dpImages+i)*h*h:]
+			for y := range h {
+				for xx := range h {
+					a := src[2*y*dpHW+2*xx] + src[2*y*dpHW+2*xx+1] + src[(2*y+1)*dpHW+2*xx] + src[(2*y+1)*dpHW+2*xx+1]
+					dst[y*h+xx] = a/4 + 0.3*float32(rng.NormFloat64())
+				}
+			}
+		}
+	}
+	n := hi - lo
+	out := tensor.New(2*n, 1, h, h)
+	for v := range 2 {
+		copy(out.Data[v*n*h*h:(v+1)*n*h*h], all[(v*dpImages+lo)*h*h:(v*dpImages+hi)*h*h])
+	}
+	return out
+}
+
+// multiCropSuffix marks a dpAllMethods entry run with 2 local views per image.
+const multiCropSuffix = "+multi-crop"
+
 // dpFirstStep returns the global loss and the averaged gradients of one step.
 func dpFirstStep(t *testing.T, name string, comm dist.Comm) dpResult {
+	name, multiCrop := strings.CutSuffix(name, multiCropSuffix)
 	c := dpCase{method: name, head: models.HeadMLP2BN, cfg: Config{Seed: 7, QueueSize: 512}}
 	if name == "moco-v2" {
 		c.prepare = dpCases[1].prepare
@@ -324,7 +356,11 @@ func dpFirstStep(t *testing.T, name string, comm dist.Comm) dpResult {
 	n := dpImages / comm.Size()
 	lo := comm.Rank() * n
 	tp := autodiff.NewTape()
-	l := m.Loss(Batch{X: tp.Constant(dpBatch(0, lo, lo+n)), V: 2, N: n, Labels: dpLabels(lo, lo+n)})
+	b := Batch{X: tp.Constant(dpBatch(0, lo, lo+n)), V: 2, N: n, Labels: dpLabels(lo, lo+n)}
+	if multiCrop {
+		b.Local, b.L = tp.Constant(dpLocal(0, lo, lo+n)), 2
+	}
+	l := m.Loss(b)
 	loss := []float64{float64(l.Item())}
 	tp.Backward(l)
 	params := m.Params()
