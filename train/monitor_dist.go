@@ -13,11 +13,13 @@ import (
 )
 
 // knnSharded is the kNN monitor on several ranks: rank r embeds the r-th contiguous share of the
-// memory bank and of the queries, the shares are gathered to rank 0, which scores them, and the
-// score is broadcast, so that every rank spends on the monitor 1/N of the embedding time rank 0
-// alone would (the search stays on rank 0). The model embedded is rank 0's: its BatchNorm
-// running statistics (per rank when BatchNorm is not synchronised) are lent to every rank for
-// the embedding. A rank that cannot embed its share stops every rank with a JobError.
+// memory bank and of the queries, the bank's shares are gathered on every rank, each rank
+// scores its own queries against the whole bank, and the ranks sum their correct answers; so
+// each spends about 1/N of the time one process on one core would, and every rank gets the
+// score one process computes (each query's neighbours do not depend on the other queries). The
+// model embedded is rank 0's: its BatchNorm running statistics (per rank when BatchNorm is not
+// synchronised) are lent to every rank for the embedding. A rank that cannot embed or score its
+// share stops every rank with a JobError.
 func (m *monitor) knnSharded(t *Trainer) (float64, error) {
 	c := t.Comm
 	restore := lendRankZeroBuffers(c, t.Model)
@@ -30,18 +32,19 @@ func (m *monitor) knnSharded(t *Trainer) (float64, error) {
 	if err := dist.FirstError(c, err); err != nil {
 		return 0, &JobError{fmt.Errorf("kNN monitor: %w", err)}
 	}
-	bank, q = gatherShares(c, bank, m.bank.Len()), gatherShares(c, q, m.queries.Len())
-	var acc float64
-	if c.Rank() == 0 {
+	bank = gatherShares(c, bank, m.bank.Len())
+	var correct float64
+	if q.N > 0 {
+		var acc float64
 		acc, err = m.score(bank, q)
+		correct = math.Round(acc * float64(q.N))
 	}
 	if err := dist.FirstError(c, err); err != nil {
 		return 0, &JobError{err}
 	}
-	buf := make([]byte, 8)
-	binary.LittleEndian.PutUint64(buf, math.Float64bits(acc))
-	c.Broadcast(buf, 0)
-	return math.Float64frombits(binary.LittleEndian.Uint64(buf)), nil
+	sum := []float64{correct}
+	c.AllReduce64(sum)
+	return sum[0] / float64(m.queries.Len()), nil
 }
 
 // hash identifies the monitor (none, or the sizes of its bank and queries) for the ranks'
@@ -70,9 +73,9 @@ func embedShare(c dist.Comm, model *models.Model, m *monitor, ds data.Dataset) (
 	return infer.Embed(model, data.Subset(ds, idx), m.transform, infer.Options{})
 }
 
-// gatherShares gathers every rank's share (this rank's: mine, rows lo … hi−1 of n) and returns,
-// on rank 0, the n rows with their labels in order; on the other ranks nil. Every rank must
-// call it; the feature width travels with the data (shares may be empty on a rank).
+// gatherShares gathers every rank's share (this rank's: mine, rows lo … hi−1 of n) and returns
+// the n rows with their labels in order, on every rank. Every rank must call it; the feature
+// width travels with the data (shares may be empty on a rank).
 func gatherShares(c dist.Comm, mine *infer.Result, n int) *infer.Result {
 	size := c.Size()
 	per := (n + size - 1) / size // the largest share
@@ -97,9 +100,6 @@ func gatherShares(c dist.Comm, mine *infer.Result, n int) *infer.Result {
 	}
 	all := make([]float32, size*stride)
 	c.AllGather(all, buf)
-	if c.Rank() != 0 {
-		return nil
-	}
 	out := &infer.Result{N: n, D: width, Data: make([]float32, n*width), Labels: make([]int, n)}
 	for r := range size {
 		lo, hi := share(n, r, size)
