@@ -174,7 +174,7 @@ func productsFast(n, cin, cout int, g Geom, x, up, bias, y []float32, accumulate
 		for blk := lo; blk < hi; blk++ {
 			t0 := blk * bt
 			cnt := min(bt, total-t0)
-			ld := roundUp(cnt, gemm.PanelCols)
+			ld := roundUp(cnt, gemm.PanelColsMin)
 			b0 := t0 / tiles // the block's first image: offsets are from it
 			first := t0 - b0*tiles
 			xs, ys := x[b0*inSz:], y[b0*outSz:]
@@ -217,7 +217,7 @@ func weightGradFast(s Shape, x, dy, dw []float32) {
 	tiles, hw := g.Tiles(), s.H*s.W
 	cin, cout := s.Cin, s.Cout
 	inSz, outSz := cin*hw, cout*hw
-	ldu := roundUp(cin, gemm.PanelCols)
+	ldu := roundUp(cin, gemm.PanelColsMin)
 	total := s.N * tiles
 	bt := GradBlockTiles
 	blocks := (total + bt - 1) / bt
