@@ -33,6 +33,21 @@ func Affine(y, x []float32, a, mu, b float32) { affine(y, x, a, mu, b, false) }
 // AffineReLU sets y[i] = max(0, a·(x[i] − mu) + b). x must be at least as long as y.
 func AffineReLU(y, x []float32, a, mu, b float32) { affine(y, x, a, mu, b, true) }
 
+// AffineAddReLU sets y[i] = max(0, (a·(x[i] − mu) + b) + s[i]): Affine, then a residual sum
+// and a ReLU, rounded as those two steps are (the same bits as Affine followed by the sum and
+// max). x and s must be at least as long as y.
+func AffineAddReLU(y, x, s []float32, a, mu, b float32) {
+	x, s = x[:len(y)], s[:len(y)]
+	n := simdLen(len(y))
+	if n > 0 {
+		affineAddReLUAsm(&y[0], &x[0], &s[0], n, a, mu, b)
+	}
+	for i := n; i < len(y); i++ {
+		t := a*(x[i]-mu) + b
+		y[i] = max(t+s[i], 0)
+	}
+}
+
 func affine(y, x []float32, a, mu, b float32, relu bool) {
 	x = x[:len(y)]
 	n := simdLen(len(y))

@@ -260,3 +260,32 @@ sploop:
 	JNZ     sploop
 	VZEROUPPER
 	RET
+
+// func affineAddReLUAsm(y, x, s *float32, n int, a, mu, b float32)
+// y = max(0, (a·(x − mu) + b) + s): affineAsm's value plus s, rounded as the two ops in sequence
+// (a BatchNorm, then a residual sum and ReLU); the max keeps a NaN as affineAsm's does.
+TEXT ·affineAddReLUAsm(SB), NOSPLIT, $0-44
+	MOVQ         y+0(FP), DI
+	MOVQ         x+8(FP), SI
+	MOVQ         s+16(FP), BX
+	MOVQ         n+24(FP), CX
+	VBROADCASTSS a+32(FP), Y13
+	VBROADCASTSS mu+36(FP), Y14
+	VBROADCASTSS b+40(FP), Y15
+	VXORPS       Y12, Y12, Y12
+
+aarloop:
+	VMOVUPS     (SI), Y0
+	VSUBPS      Y14, Y0, Y0
+	VMOVAPS     Y15, Y1
+	VFMADD231PS Y0, Y13, Y1
+	VADDPS      (BX), Y1, Y1
+	VMAXPS      Y1, Y12, Y1
+	VMOVUPS     Y1, (DI)
+	ADDQ        $32, SI
+	ADDQ        $32, BX
+	ADDQ        $32, DI
+	SUBQ        $8, CX
+	JNZ         aarloop
+	VZEROUPPER
+	RET

@@ -269,3 +269,33 @@ func BenchmarkKernels(b *testing.B) {
 		}
 	}
 }
+
+// TestAffineAddReLU checks AffineAddReLU bit for bit against Affine followed by the sum and max
+// (the two ops it fuses, in the order they round) at every length, assembly body and Go tail,
+// that nothing past len(y) is written, and that a NaN stays NaN.
+func TestAffineAddReLU(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	const a, b, mu = float32(1.7), float32(-0.4), float32(0.3)
+	for _, n := range lengths {
+		s, x := data(rng, n)
+		if n > 3 {
+			x[3] = float32(math.NaN())
+		}
+		want := make([]float32, n)
+		Affine(want, x, a, mu, b)
+		for i := range want {
+			want[i] = max(want[i]+s[i], 0)
+		}
+		got := make([]float32, n+1)
+		got[n] = 42
+		AffineAddReLU(got[:n], x, s, a, mu, b)
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("n=%d: y[%d] = %v, want %v (Affine, then sum and max)", n, i, got[i], want[i])
+			}
+		}
+		if got[n] != 42 {
+			t.Fatalf("n=%d wrote past the end", n)
+		}
+	}
+}
