@@ -172,14 +172,6 @@ func batchNorm(op string, x, gamma, beta *Var, runningMean, runningVar *tensor.T
 		}
 		parallel.Dynamic(c, 1, func(lo, hi int) {
 			for ch := lo; ch < hi; ch++ {
-				if short != nil {
-					for i := 0; i < n; i++ {
-						vec.SelectPositive(seg(gy, i, ch), seg(out.Grad.Data, i, ch), seg(y, i, ch))
-						if gs != nil && !gsFresh {
-							vec.AddPositive(seg(gs, i, ch), seg(out.Grad.Data, i, ch), seg(y, i, ch))
-						}
-					}
-				}
 				mu, is := mean[ch], invstd[ch]
 				// sg = Σ G, sgd = Σ G·(x − μ); then Σ G·x̂ = invstd·sgd. With the ReLU fused, G is
 				// the output gradient masked by [y > 0], recomputed from x as the forward pass
@@ -190,7 +182,16 @@ func batchNorm(op string, x, gamma, beta *Var, runningMean, runningVar *tensor.T
 				}
 				var sg, sgd float64
 				for i := 0; i < n; i++ {
-					a, b := vec.SumProdDev(seg(gy, i, ch), seg(xv, i, ch), mu, mask)
+					var a, b float32
+					if short != nil {
+						// G = dS/dz·[z > 0] written and summed in one pass.
+						a, b = vec.SelectSumProdDev(seg(gy, i, ch), seg(out.Grad.Data, i, ch), seg(y, i, ch), seg(xv, i, ch), mu)
+						if gs != nil && !gsFresh {
+							vec.AddPositive(seg(gs, i, ch), seg(out.Grad.Data, i, ch), seg(y, i, ch))
+						}
+					} else {
+						a, b = vec.SumProdDev(seg(gy, i, ch), seg(xv, i, ch), mu, mask)
+					}
 					sg += float64(a)
 					sgd += float64(b)
 				}

@@ -78,6 +78,20 @@ func SumProdDev(g, x []float32, mu float32, relu *ReLU) (sg, sgd float32) {
 	return sg + tg, sgd + tgd
 }
 
+// SelectSumProdDev is SelectPositive(dst, g, z) followed by SumProdDev(dst, x, mu, nil), in one
+// pass and with the same bits: dst[i] = g[i] where z[i] > 0, else 0, and it returns Σ dst[i]
+// and Σ dst[i]·(x[i] − mu). g, z and x must be at least as long as dst.
+func SelectSumProdDev(dst, g, z, x []float32, mu float32) (sg, sgd float32) {
+	g, z, x = g[:len(dst)], z[:len(dst)], x[:len(dst)]
+	n := simdLen(len(dst))
+	if n > 0 {
+		sg, sgd = selectSumProdDevAsm(&dst[0], &g[0], &z[0], &x[0], n, mu)
+	}
+	SelectPositive(dst[n:], g[n:], z[n:])
+	tg, tgd := sumProdDevGo(dst[n:], x[n:], mu, nil)
+	return sg + tg, sgd + tgd
+}
+
 // LinComb sets dst[i] = a·g'[i] + b·(x[i] − mu) + k, or adds that to dst[i] when accumulate is
 // set, where g' is g masked by relu when relu is not nil, else g. g and x must be at least as
 // long as dst. (BatchNorm's input gradient has this form.)

@@ -299,3 +299,34 @@ func TestAffineAddReLU(t *testing.T) {
 		}
 	}
 }
+
+// TestSelectSumProdDev checks the fused pass bit for bit against SelectPositive followed by
+// SumProdDev at every length (assembly body and Go tail), with zeros, negative and NaN z.
+func TestSelectSumProdDev(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	const mu = float32(0.3)
+	for _, n := range lengths {
+		g, x := data(rng, n)
+		z, _ := data(rng, n)
+		if n > 5 {
+			z[2], z[5] = 0, float32(math.NaN())
+		}
+		want := make([]float32, n)
+		SelectPositive(want, g, z)
+		wsg, wsgd := SumProdDev(want, x, mu, nil)
+		got := make([]float32, n+1)
+		got[n] = 42
+		sg, sgd := SelectSumProdDev(got[:n], g, z, x, mu)
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("n=%d: dst[%d] = %v, want %v", n, i, got[i], want[i])
+			}
+		}
+		if math.Float32bits(sg) != math.Float32bits(wsg) || math.Float32bits(sgd) != math.Float32bits(wsgd) {
+			t.Fatalf("n=%d: sums %v %v, want %v %v", n, sg, sgd, wsg, wsgd)
+		}
+		if got[n] != 42 {
+			t.Fatalf("n=%d wrote past the end", n)
+		}
+	}
+}
