@@ -293,7 +293,7 @@ aarloop:
 // func selectSumProdDevAsm(dst, gr, z, x *float32, n int, mu float32) (sg, sgd float32)
 // dst = g where z > 0, else 0 (selectPositiveAsm), and Σ dst, Σ dst·(x − mu) summed as
 // sumProdDevAsm sums them without a mask, in one pass. Y14 0, Y15 mu.
-TEXT ·selectSumProdDevAsm(SB), NOSPLIT, $0-48
+TEXT ·selectSumProdDevAsm(SB), NOSPLIT, $0-56
 	MOVQ         dst+0(FP), R8
 	MOVQ         gr+8(FP), DI
 	MOVQ         z+16(FP), BX
