@@ -141,6 +141,10 @@ func TestMaxPool2dPaddedMatchesLoops(t *testing.T) {
 			x.Data[i] = -1 - float32(i%3)
 		}
 		x.Data[2*c.w+2], x.Data[2*c.w+3], x.Data[3*c.w+2] = float32(math.Copysign(0, -1)), 0, 0
+		// The last plane all zeros of mixed signs (a dead ReLU): every window a tie.
+		for i := 5 * c.h * c.w; i < 6*c.h*c.w; i++ {
+			x.Data[i] = float32(math.Copysign(0, float64(i%3-1)))
+		}
 		tp := ad.NewTape()
 		xv := tp.Variable(x)
 		got := ad.MaxPool2dPadded(xv, c.k, c.s, c.p)
