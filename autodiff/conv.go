@@ -124,6 +124,10 @@ var (
 	convChunkFloats = 1 << 18
 	// convMinCols is the fewest columns (images · positions) an implicit-im2col chunk takes.
 	convMinCols = 384
+	// convMinChunks is the fewest chunks a batch is cut into where the column budget would take
+	// fewer (the deep layers of a ResNet): the work the workers share. A constant, not the
+	// number of cores, so that the result does not depend on it.
+	convMinChunks = 4
 	// convWorkers selects the driver: true (the default) runs whole chunks (im2col, GEMM,
 	// scatter) on parallel workers (see convPlan.run), each with a single-threaded GEMM (blas.SgemmSerial), so
 	// a chunk's column matrix is used while it is still in the core's cache and no core waits
@@ -174,11 +178,10 @@ func newConvPlan(g im2col.ConvGeom, n, cout int) *convPlan {
 		// [Cout, images·positions] (measured: those copies were half of conv1's time).
 		pl.chunk = 1
 	}
-	if pl.workers {
-		// Enough chunks to keep every worker busy.
-		pl.chunk = min(pl.chunk, (n+parallel.Workers()-1)/parallel.Workers())
-	}
-	pl.chunk = max(1, min(pl.chunk, n))
+	// At least convMinChunks chunks, to keep the workers busy. Not "one chunk per worker": the
+	// chunks fix the order in which the weight gradient is summed, so they must not depend on the
+	// number of cores (dW is then the same, bit for bit, for any GOMAXPROCS).
+	pl.chunk = max(1, min(pl.chunk, (n+convMinChunks-1)/convMinChunks, n))
 	pl.gemm, pl.gemmThreads = blas.Sgemm, parallel.Workers()
 	if pl.workers {
 		pl.gemm, pl.gemmThreads = blas.SgemmSerial, 1

@@ -161,6 +161,45 @@ func TestConvWeightGradIsDeterministic(t *testing.T) {
 	}
 }
 
+// TestConvWeightGradIsDeterministicAtDefaultChunks is the same with the driver's own chunk sizes
+// on the strided shapes of ResNet-18's deep stages, where the column budget alone would give fewer
+// chunks than cores (they were once cut by the number of cores, and dW changed with GOMAXPROCS).
+func TestConvWeightGradIsDeterministicAtDefaultChunks(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	rng := rand.New(rand.NewPCG(13, 14))
+	for _, s := range []struct {
+		x, w        []int
+		stride, pad int
+	}{
+		{[]int{32, 256, 7, 7}, []int{512, 256, 3, 3}, 2, 1},   // layer4.0.conv1 of the CIFAR stem
+		{[]int{32, 128, 14, 14}, []int{256, 128, 1, 1}, 2, 0}, // layer3's downsample
+		{[]int{32, 64, 28, 28}, []int{128, 64, 1, 1}, 2, 0},
+	} {
+		x, w := randT(rng, s.x...), randT(rng, s.w...)
+		var first []float32
+		for _, procs := range []int{1, 2, 3, 5} {
+			runtime.GOMAXPROCS(procs)
+			tp := NewTape()
+			wv := Param(w)
+			out := Conv2d(tp.Variable(x), wv, nil, s.stride, s.pad)
+			tp.Backward(SumAll(Mul(out, out)))
+			if first == nil {
+				first = append([]float32(nil), wv.Grad.Data...)
+				continue
+			}
+			differ := 0
+			for i, v := range wv.Grad.Data {
+				if math.Float32bits(v) != math.Float32bits(first[i]) {
+					differ++
+				}
+			}
+			if differ > 0 {
+				t.Errorf("x %v, w %v, stride %d: GOMAXPROCS=%d changes %d of %d dW values", s.x, s.w, s.stride, procs, differ, len(first))
+			}
+		}
+	}
+}
+
 // TestConvWinogradAgrees runs Conv2d with Winograd forced on 3×3 stride-1 padding-1 shapes
 // (odd sides: partial tiles; bias; x with and without a gradient) against the loop definition,
 // and checks where the automatic choice takes it.

@@ -86,13 +86,14 @@ func dcl(op string, z *autodiff.Var, tau, sigma float32) *autodiff.Var {
 	// w[i]: the weight of sample i's positive term (1 for DCL).
 	w := make([]float64, n)
 	if sigma > 0 {
+		c := positiveCosines(u, n, d, 1, 2*n)
 		mx := math.Inf(-1)
-		for i := range n {
-			mx = math.Max(mx, float64(s[i*m+i+n]))
+		for _, v := range c {
+			mx = math.Max(mx, v)
 		}
 		var sum float64
 		for i := range n {
-			w[i] = math.Exp((float64(s[i*m+i+n]) - mx) / float64(sigma))
+			w[i] = math.Exp((c[i] - mx) / float64(sigma))
 			sum += w[i]
 		}
 		for i := range n {
@@ -154,4 +155,22 @@ func softmaxRowSkip2(row []float32, i, j int, scale float32) float64 {
 		row[k] *= invSum
 	}
 	return float64(m)*float64(scale) + math.Log(sum)
+}
+
+// positiveCosines returns c[k·n + i] = u_a·u_b in float64 for the two views a = k·stride + i and
+// b = a + n of sample i of each of the blocks (u: unit rows of width d). DCLW's weights use it
+// in one process and on several ranks alike, so both compute the same weights.
+func positiveCosines(u []float32, n, d, blocks, stride int) []float64 {
+	c := make([]float64, n*blocks)
+	for k := range blocks {
+		for i := range n {
+			a, b := k*stride+i, k*stride+n+i
+			var dot float64
+			for j := range d {
+				dot += float64(u[a*d+j]) * float64(u[b*d+j])
+			}
+			c[k*n+i] = dot
+		}
+	}
+	return c
 }

@@ -55,18 +55,34 @@ func Sinkhorn(s []float32, b, k int, eps float64, iters int) *tensor.Tensor {
 	if len(s) != b*k || b < 1 || k < 1 {
 		panic(fmt.Sprintf("loss.Sinkhorn: %d scores for a [%d, %d] batch", len(s), b, k))
 	}
+	return sinkhorn("Sinkhorn", s, b, k, eps, iters, b, nil)
+}
+
+// sinkhorn is Sinkhorn on b of the total rows of a batch; combine, when not nil, replaces each
+// log-sum-exp over this part's rows by the one over the whole batch (see SinkhornGlobal).
+func sinkhorn(op string, s []float32, b, k int, eps float64, iters, total int, combine func([]float64)) *tensor.Tensor {
 	if !(eps > 0) || iters < 0 {
-		panic(fmt.Sprintf("loss.Sinkhorn: need eps > 0 and iters ≥ 0, got %v, %d", eps, iters))
+		panic(fmt.Sprintf("loss.%s: need eps > 0 and iters ≥ 0, got %v, %d", op, eps, iters))
+	}
+	if combine == nil {
+		combine = func([]float64) {}
 	}
 	lq := make([]float64, b*k) // lq[i*k+j] = log Q[j, i]
 	for i, v := range s {
 		lq[i] = float64(v) / eps
 	}
-	shift(lq, 0, 1, b*k, logSumExp(lq, 0, 1, b*k)) // Q /= ΣQ
-	logK, logB := math.Log(float64(k)), math.Log(float64(b))
+	all := []float64{logSumExp(lq, 0, 1, b*k)}
+	combine(all)
+	shift(lq, 0, 1, b*k, all[0]) // Q /= ΣQ
+	logK, logB := math.Log(float64(k)), math.Log(float64(total))
+	rows := make([]float64, k)
 	for range iters {
 		for j := range k { // prototype j: column j of lq, stride k
-			shift(lq, j, k, b, logSumExp(lq, j, k, b)+logK)
+			rows[j] = logSumExp(lq, j, k, b)
+		}
+		combine(rows)
+		for j := range k {
+			shift(lq, j, k, b, rows[j]+logK)
 		}
 		for i := range b {
 			shift(lq, i*k, 1, k, logSumExp(lq, i*k, 1, k)+logB)

@@ -3,6 +3,7 @@ package method
 import (
 	"github.com/contrastive-go/contrastive/autodiff"
 	"github.com/contrastive-go/contrastive/dist"
+	"github.com/contrastive-go/contrastive/loss"
 )
 
 // This file holds what the methods share for data-parallel training (Config.Comm with several
@@ -11,13 +12,22 @@ import (
 // global batch and the mean of their gradients its gradient (dist.GradAverager's average). How
 // each method gets there, as the reference code of each does:
 //
-//   - SimCLR: projections gathered with gradient; each rank's 2n anchors against all 2nN rows
-//     (loss.NTXentGathered).
+//   - SimCLR, DCL, DCLW: projections gathered with gradient; each rank's 2n anchors against all
+//     2nN rows (loss.NTXentGathered, loss.DCLGathered, loss.DCLWGathered; DCLW's weights are
+//     normalised over the global batch).
 //   - SupCon, Barlow Twins, VICReg, MoCo v3: the inputs of the loss gathered with gradient (MoCo
 //     v3's keys without) into the single-process layout, and the loss of the global batch
 //     computed on every rank (VICReg's reference does this; the loss costs N times its share,
 //     small beside the encoder for these heads). AllGather's backward sums the N identical
 //     gradients, and averaging divides them again.
+//   - NNCLR: each rank looks up its own projections' neighbours in the support set, which is fed
+//     with the gathered view-1 projections (the same set on every rank); the neighbours and the
+//     predictions (with gradient) are gathered and the loss of the global batch computed on
+//     every rank, as SupCon's.
+//   - SwAV: Sinkhorn–Knopp over the global batch (loss.SinkhornGlobal, its sums all-reduced in
+//     every iteration), then each rank's swapped prediction of its own images.
+//   - DINO: per-image losses against the teacher's targets; the centre is updated with the mean
+//     of the teacher outputs over the global batch (all-reduced).
 //   - BYOL, SimSiam: per-image losses; the mean of the ranks' means is the global mean.
 //   - MoCo v2: shuffled BatchNorm across ranks (see mocov2_dist.go) and a queue fed with the
 //     gathered keys, the same queue on every rank.
@@ -94,4 +104,15 @@ func (d dataParallel) gatherLabels(labels []int, n int) []int {
 		out[i] = int(v)
 	}
 	return out
+}
+
+// logSumExp replaces each v[j], a log-sum-exp over this rank's rows, by the log-sum-exp over
+// every rank's rows (loss.SinkhornGlobal's combine): each rank's values travel in its own slot
+// of an all-reduce (float64), and every rank combines them in rank order, so all get the same.
+func (d dataParallel) logSumExp(v []float64) {
+	size := d.comm.Size()
+	parts := make([]float64, size*len(v))
+	copy(parts[d.comm.Rank()*len(v):], v)
+	d.comm.AllReduce64(parts)
+	loss.LogSumExpOver(v, parts)
 }

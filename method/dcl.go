@@ -23,9 +23,10 @@ type DCL struct {
 	model *models.Model
 	tau   float32
 	sigma float32 // 0: DCL; > 0: DCLW
+	dp    dataParallel
 }
 
-func init() { Register("dcl", Factory{New: newDCL(false)}) }
+func init() { Register("dcl", Factory{DataParallel: true, New: newDCL(false)}) }
 
 // newDCL returns the constructor of DCL (weighted false) or DCLW.
 func newDCL(weighted bool) func(m *models.Model, cfg Config) (Method, error) {
@@ -35,7 +36,7 @@ func newDCL(weighted bool) func(m *models.Model, cfg Config) (Method, error) {
 		if !(tau > 0) {
 			return nil, fmt.Errorf("%s: temperature %g must be positive", name, tau)
 		}
-		s := &DCL{model: m, tau: float32(tau)}
+		s := &DCL{model: m, tau: float32(tau), dp: newDataParallel(cfg)}
 		if weighted {
 			sigma := cmp.Or(cfg.Sigma, 0.5)
 			if !(sigma > 0) {
@@ -52,7 +53,15 @@ func (s *DCL) Loss(b Batch) *autodiff.Var {
 	if b.V != 2 {
 		panic(fmt.Sprintf("method.DCL: need 2 views, got %d", b.V))
 	}
-	z := s.model.Forward(b.X)
+	z := forward(s.dp, b.X.Tape(), func() *autodiff.Var { return s.model.Forward(b.X) })
+	if s.dp.on() { // this rank's anchors against the global batch (loss.DCLGathered)
+		c := s.dp.comm
+		all := autodiff.AllGather(c, z)
+		if s.sigma > 0 {
+			return loss.DCLWGathered(all, c.Size(), c.Rank(), s.tau, s.sigma)
+		}
+		return loss.DCLGathered(all, c.Size(), c.Rank(), s.tau)
+	}
 	if s.sigma > 0 {
 		return loss.DCLW(z, s.tau, s.sigma)
 	}

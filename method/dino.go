@@ -37,6 +37,12 @@ import (
 //     official MultiCropWrapper groups crops by resolution; the teacher sees global views only.
 //   - No gradient clipping (the paper clips at 3.0 for ViTs).
 //
+// Data-parallel (Config.Comm): the student's and the teacher's BatchNorm are synchronised (as
+// the official code converts both), each rank's loss is that of its own images (their mean
+// over the ranks the global loss), and the centre is updated with the mean of the teacher
+// outputs over the global batch (all-reduced, the official update_center), so it stays the
+// same on every rank and equal to one process's.
+//
 // Config: Temperature (τ_s, default 0.1), Prototypes (K, default 1024), Momentum (m₀, default
 // 0.996), Seed. State holds the teacher ("teacher.…"), both last layers, the centre and the
 // step counter.
@@ -51,11 +57,12 @@ type DINO struct {
 	// FreezeSteps is the number of first steps during which the last layer does not learn.
 	FreezeSteps int
 	steps       int
-	pending     *tensor.Tensor // teacher outputs of the last Loss, for the centre update
+	pending     *tensor.Tensor // teacher outputs of the last Loss (their global mean on several ranks), for the centre update
+	dp          dataParallel
 }
 
 func init() {
-	Register("dino", Factory{MultiCrop: true, New: func(m *models.Model, cfg Config) (Method, error) { return NewDINO(m, cfg) }})
+	Register("dino", Factory{DataParallel: true, MultiCrop: true, New: func(m *models.Model, cfg Config) (Method, error) { return NewDINO(m, cfg) }})
 }
 
 // NewDINO builds DINO around m; see DINO for the defaults.
@@ -87,6 +94,7 @@ func NewDINO(m *models.Model, cfg Config) (*DINO, error) {
 	return &DINO{
 		model: m, teacher: t, last: last, teacherLast: tl, center: tensor.New(k),
 		tauS: float32(tau), tauT: 0.04, base: base, CenterMomentum: 0.9, FreezeSteps: 313,
+		dp: newDataParallel(cfg),
 	}, nil
 }
 
@@ -103,29 +111,61 @@ func (s *DINO) Loss(b Batch) *autodiff.Var {
 		v = autodiff.Add(s.last, tp.Constant(tp.Alloc(true, s.last.Value.Shape...)))
 	}
 	w := autodiff.L2Normalize(v, 1e-12)
-	var parts []*autodiff.Var
-	for _, x := range allViews(b) {
-		parts = append(parts, autodiff.Linear(autodiff.L2Normalize(s.model.Forward(x), 1e-12), w, nil))
-	}
+	parts := forward(s.dp, tp, func() []*autodiff.Var {
+		var parts []*autodiff.Var
+		for _, x := range allViews(b) {
+			parts = append(parts, autodiff.Linear(autodiff.L2Normalize(s.model.Forward(x), 1e-12), w, nil))
+		}
+		return parts
+	})
 	student := parts[0]
 	if len(parts) > 1 {
 		student = autodiff.Concat(0, parts...)
 	}
-	teacher := noGrad(tp, func() *autodiff.Var {
-		wt := tp.Alloc(false, s.teacherLast.Value.Shape...)
-		copy(wt.Data, s.teacherLast.Value.Data)
-		d := wt.Shape[1]
-		for i := range wt.Shape[0] {
-			normalizeRow(wt.Data[i*d : (i+1)*d])
-		}
-		return autodiff.Linear(autodiff.L2Normalize(s.teacher.Forward(b.X), 1e-12), tp.Constant(wt), nil)
+	teacher := forward(s.dp, tp, func() *autodiff.Var {
+		return noGrad(tp, func() *autodiff.Var {
+			wt := tp.Alloc(false, s.teacherLast.Value.Shape...)
+			copy(wt.Data, s.teacherLast.Value.Data)
+			d := wt.Shape[1]
+			for i := range wt.Shape[0] {
+				normalizeRow(wt.Data[i*d : (i+1)*d])
+			}
+			return autodiff.Linear(autodiff.L2Normalize(s.teacher.Forward(b.X), 1e-12), tp.Constant(wt), nil)
+		})
 	})
 	l := loss.DINO(student, teacher.Value, s.center, b.N, s.tauS, s.tauT)
-	if s.pending == nil || !tensor.SameShape(s.pending.Shape, teacher.Value.Shape) {
-		s.pending = tensor.New(teacher.Value.Shape...)
-	}
-	copy(s.pending.Data, teacher.Value.Data)
+	s.keep(teacher.Value)
 	return l
+}
+
+// keep stores the teacher outputs t ([G·n, K]) for AfterStep's centre update; on several ranks
+// their mean over the global batch, as the official update_center's all-reduce: each rank's
+// column sums (float64) are summed over the ranks and divided by the global number of rows,
+// one row that DINOCenter then averages alone.
+func (s *DINO) keep(t *tensor.Tensor) {
+	shape := t.Shape
+	if s.dp.on() {
+		shape = []int{1, t.Shape[1]}
+	}
+	if s.pending == nil || !tensor.SameShape(s.pending.Shape, shape) {
+		s.pending = tensor.New(shape...)
+	}
+	if !s.dp.on() {
+		copy(s.pending.Data, t.Data)
+		return
+	}
+	rows, k := t.Shape[0], t.Shape[1]
+	sum := make([]float64, k)
+	for r := range rows {
+		for j, v := range t.Data[r*k : (r+1)*k] {
+			sum[j] += float64(v)
+		}
+	}
+	s.dp.comm.AllReduce64(sum)
+	total := float64(rows * s.dp.comm.Size())
+	for j, v := range sum {
+		s.pending.Data[j] = float32(v / total)
+	}
 }
 
 // Momentum returns the teacher's EMA rate after a step at the given progress.

@@ -31,6 +31,11 @@ import (
 // unless the model configuration has one (the paper's prediction MLP). Both views go through
 // the network in one batch.
 //
+// Data-parallel (Config.Comm): the support set is fed with every rank's view-1 projections
+// (gathered, rank order), so it is the same on every rank and the one process's; each rank
+// finds its own images' neighbours there, and the contrast runs over the global batch (the
+// neighbours and predictions of every rank gathered, the predictions with gradient).
+//
 // State holds the support set and its pointer. Config: Temperature (τ, default 0.1), QueueSize
 // (K, default 4096; the paper's ImageNet runs use 98,304), Seed.
 type NNCLR struct {
@@ -38,11 +43,12 @@ type NNCLR struct {
 	tau     float32
 	support *tensor.Tensor // [K, D], unit rows
 	ptr     int
-	pending *tensor.Tensor // [N, D] unit projections of view 1 from the last Loss
+	pending *tensor.Tensor // [N, D] unit projections of view 1 from the last Loss (global batch)
+	dp      dataParallel
 }
 
 func init() {
-	Register("nnclr", Factory{Adjust: withPredictor, New: func(m *models.Model, cfg Config) (Method, error) { return NewNNCLR(m, cfg) }})
+	Register("nnclr", Factory{DataParallel: true, Adjust: withPredictor, New: func(m *models.Model, cfg Config) (Method, error) { return NewNNCLR(m, cfg) }})
 }
 
 // NewNNCLR builds NNCLR around m, which must have a predictor.
@@ -61,7 +67,7 @@ func NewNNCLR(m *models.Model, cfg Config) (*NNCLR, error) {
 	if !(tau > 0) {
 		return nil, fmt.Errorf("nnclr: temperature %g must be positive", tau)
 	}
-	return &NNCLR{model: m, tau: float32(tau), support: randomUnitRows(k, m.ProjDim, cfg.Seed^0x6e6e636c72)}, nil
+	return &NNCLR{model: m, tau: float32(tau), support: randomUnitRows(k, m.ProjDim, cfg.Seed^0x6e6e636c72), dp: newDataParallel(cfg)}, nil
 }
 
 // Loss implements Method.
@@ -70,8 +76,11 @@ func (s *NNCLR) Loss(b Batch) *autodiff.Var {
 		panic(fmt.Sprintf("method.NNCLR: need 2 views, got %d", b.V))
 	}
 	n, tp := b.N, b.X.Tape()
-	z := s.model.Forward(b.X)
-	p := s.model.Predict(z)
+	zp := forward(s.dp, tp, func() [2]*autodiff.Var {
+		z := s.model.Forward(b.X)
+		return [2]*autodiff.Var{z, s.model.Predict(z)}
+	})
+	z, p := zp[0], zp[1]
 	unit := tp.Alloc(false, 2*n, s.model.ProjDim)
 	copy(unit.Data, z.Value.Data)
 	d := s.model.ProjDim
@@ -80,6 +89,13 @@ func (s *NNCLR) Loss(b Batch) *autodiff.Var {
 	}
 	nn := tp.Constant(s.nearest(tp, unit))
 	s.keep(unit, n)
+	if s.dp.on() {
+		// The loss of the global batch on every rank: the neighbours (constants, each rank's
+		// own against the shared support set) and the predictions (with gradient) gathered
+		// into the one-process layout, as Barlow Twins' projections.
+		nn, p = s.dp.gatherViews(nn, 2), s.dp.gatherViews(p, 2)
+		n *= s.dp.comm.Size()
+	}
 	return loss.NNCLR(autodiff.Slice(nn, 0, 0, n), autodiff.Slice(nn, 0, n, 2*n),
 		autodiff.Slice(p, 0, 0, n), autodiff.Slice(p, 0, n, 2*n), s.tau)
 }
@@ -105,11 +121,21 @@ func (s *NNCLR) nearest(tp *autodiff.Tape, u *tensor.Tensor) *tensor.Tensor {
 	return out
 }
 
-// keep stores the first n unit rows of u for AfterStep's enqueue.
+// keep stores the first n unit rows of u (view 1) for AfterStep's enqueue; on several ranks,
+// those of every rank in rank order (the global batch's view 1), so every rank's support set
+// receives the same rows as one process's would.
 func (s *NNCLR) keep(u *tensor.Tensor, n int) {
 	d := u.Shape[1]
-	if s.pending == nil || s.pending.Shape[0] != n {
-		s.pending = tensor.New(n, d)
+	rows := n
+	if s.dp.on() {
+		rows *= s.dp.comm.Size()
+	}
+	if s.pending == nil || s.pending.Shape[0] != rows {
+		s.pending = tensor.New(rows, d)
+	}
+	if s.dp.on() {
+		s.dp.comm.AllGather(s.pending.Data, u.Data[:n*d])
+		return
 	}
 	copy(s.pending.Data, u.Data[:n*d])
 }

@@ -19,7 +19,8 @@ import (
 //
 // With multi-crop's local views (Batch.Local, their own forward pass since their size differs)
 // the loss is the multi-view NT-Xent over all 2+L views: loss.SupCon with every image its own
-// class, where each view's positives are the other views of its image (exactly NTXent at L = 0).
+// class, where each view's positives are the other views of its image (exactly NTXent at L = 0);
+// on several ranks, that of the global batch's views gathered with gradient, as SupCon's.
 type SimCLR struct {
 	model *models.Model
 	tau   float32
@@ -42,10 +43,12 @@ func NewSimCLR(m *models.Model, cfg Config) (*SimCLR, error) {
 // Loss implements Method.
 func (s *SimCLR) Loss(b Batch) *autodiff.Var {
 	if b.L > 0 { // multi-crop: every view of an image is a positive of the others
-		if s.dp.on() {
-			panic("method.SimCLR: multi-crop views are not supported in data-parallel training")
+		z := forward(s.dp, b.X.Tape(), func() [2]*autodiff.Var { return [2]*autodiff.Var{s.model.Forward(b.X), s.model.Forward(b.Local)} })
+		n := b.N
+		if s.dp.on() { // the global batch's views, gathered as SupCon's
+			n *= s.dp.comm.Size()
 		}
-		return loss.SupCon(autodiff.Concat(0, s.model.Forward(b.X), s.model.Forward(b.Local)), instanceLabels(b.N), s.tau, s.tau)
+		return loss.SupCon(autodiff.Concat(0, s.dp.gatherViews(z[0], b.V), s.dp.gatherViews(z[1], b.L)), instanceLabels(n), s.tau, s.tau)
 	}
 	z := forward(s.dp, b.X.Tape(), func() *autodiff.Var { return s.model.Forward(b.X) })
 	if !s.dp.on() {

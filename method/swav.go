@@ -34,6 +34,12 @@ import (
 //   - Local views go through the network in their own forward pass (their size differs), so
 //     BatchNorm statistics are per resolution, as the official MultiCropWrapper does.
 //
+// Data-parallel (Config.Comm): Sinkhorn–Knopp runs over the global batch, its sums all-reduced
+// in every iteration (loss.SinkhornGlobal, the official distributed_sinkhorn), so every rank's
+// codes are those one process would give its images; each rank's loss is the swapped
+// prediction of its own images, whose mean over the ranks is the global loss, and the
+// prototypes' gradient is averaged with the others.
+//
 // Config: Temperature (τ, default 0.1), Prototypes (K, default 300), Seed (the prototypes'
 // initial random unit rows). State holds the prototypes and the step counter.
 type SwAV struct {
@@ -46,10 +52,11 @@ type SwAV struct {
 	// FreezeSteps is the number of first steps during which the prototypes do not learn.
 	FreezeSteps int
 	steps       int
+	dp          dataParallel
 }
 
 func init() {
-	Register("swav", Factory{MultiCrop: true, New: func(m *models.Model, cfg Config) (Method, error) { return NewSwAV(m, cfg) }})
+	Register("swav", Factory{DataParallel: true, MultiCrop: true, New: func(m *models.Model, cfg Config) (Method, error) { return NewSwAV(m, cfg) }})
 }
 
 // NewSwAV builds SwAV around m; see SwAV for the defaults.
@@ -67,7 +74,7 @@ func NewSwAV(m *models.Model, cfg Config) (*SwAV, error) {
 	}
 	p := autodiff.Param(randomUnitRows(k, m.ProjDim, cfg.Seed^0x73776176))
 	p.Name = "swav.prototypes"
-	return &SwAV{model: m, prototypes: p, tau: float32(tau), Eps: 0.05, Iters: 3, FreezeSteps: 313}, nil
+	return &SwAV{model: m, prototypes: p, tau: float32(tau), Eps: 0.05, Iters: 3, FreezeSteps: 313, dp: newDataParallel(cfg)}, nil
 }
 
 // Loss implements Method.
@@ -76,10 +83,13 @@ func (s *SwAV) Loss(b Batch) *autodiff.Var {
 		panic(fmt.Sprintf("method.SwAV: need 2 global views, got %d", b.V))
 	}
 	tp, n := b.X.Tape(), b.N
-	var parts []*autodiff.Var
-	for _, x := range allViews(b) {
-		parts = append(parts, s.model.Forward(x))
-	}
+	parts := forward(s.dp, tp, func() []*autodiff.Var {
+		var parts []*autodiff.Var
+		for _, x := range allViews(b) {
+			parts = append(parts, s.model.Forward(x))
+		}
+		return parts
+	})
 	z := parts[0]
 	if len(parts) > 1 {
 		z = autodiff.Concat(0, parts...)
@@ -92,7 +102,13 @@ func (s *SwAV) Loss(b Batch) *autodiff.Var {
 	k := s.prototypes.Value.Shape[0]
 	q := tp.Alloc(false, 2*n, k)
 	for g := range 2 {
-		codes := loss.Sinkhorn(scores.Value.Data[g*n*k:(g+1)*n*k], n, k, s.Eps, s.Iters)
+		view := scores.Value.Data[g*n*k : (g+1)*n*k]
+		var codes *tensor.Tensor
+		if s.dp.on() { // the codes of the global batch (distributed_sinkhorn)
+			codes = loss.SinkhornGlobal(view, n, k, s.Eps, s.Iters, n*s.dp.comm.Size(), s.dp.logSumExp)
+		} else {
+			codes = loss.Sinkhorn(view, n, k, s.Eps, s.Iters)
+		}
 		copy(q.Data[g*n*k:], codes.Data)
 	}
 	return loss.SwAV(scores, q, n, s.tau)

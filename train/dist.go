@@ -75,13 +75,13 @@ func (t *Trainer) checkRanks(buildErr error) error {
 	}
 	c := t.Comm
 	size, rank := c.Size(), c.Rank()
-	mine := [3][sha256.Size]byte{configHash(t.Config), binaryHash(), t.stateHash()}
-	buf := make([]byte, 3*sha256.Size)
+	mine := [4][sha256.Size]byte{configHash(t.Config), binaryHash(), t.stateHash(), t.mon.hash()}
+	buf := make([]byte, len(mine)*sha256.Size)
 	for k := range mine {
 		copy(buf[k*sha256.Size:], mine[k][:])
 	}
 	c.Broadcast(buf, 0)
-	flags := make([]float64, 3*size) // per rank: another configuration, binary, state
+	flags := make([]float64, len(mine)*size) // per rank: another configuration, binary, state, monitor
 	for k := range mine {
 		if !bytes.Equal(buf[k*sha256.Size:(k+1)*sha256.Size], mine[k][:]) {
 			flags[k*size+rank] = 1
@@ -105,6 +105,9 @@ func (t *Trainer) checkRanks(buildErr error) error {
 	}
 	if r := ranks(2); len(r) > 0 {
 		return &JobError{fmt.Errorf("%s of %d starts from other weights than rank 0 (on --resume: another checkpoint in --out): every rank must start from the same state", rankList(r), size)}
+	}
+	if r := ranks(3); len(r) > 0 { // each rank embeds its share of the monitor's images
+		return &JobError{fmt.Errorf("%s of %d prepared another kNN monitor than rank 0 (its test split or labelled data differ, or could not be read): every rank needs the same data", rankList(r), size)}
 	}
 	return nil
 }

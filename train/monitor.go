@@ -74,6 +74,11 @@ func (m *monitor) knn(model *models.Model) (float64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("kNN monitor: %w", err)
 	}
+	return m.score(bank, q)
+}
+
+// score is the weighted kNN top-1 accuracy of the queries q against the bank.
+func (m *monitor) score(bank, q *infer.Result) (float64, error) {
 	r, err := eval.KNN(eval.Features{N: bank.N, D: bank.D, Data: bank.Data}, bank.Labels,
 		eval.Features{N: q.N, D: q.D, Data: q.Data}, q.Labels, eval.KNNOptions{})
 	if err != nil {
@@ -84,7 +89,8 @@ func (m *monitor) knn(model *models.Model) (float64, error) {
 
 // hook scores the encoder after the epochs the configuration names (every KNNEvery epochs and
 // after the last), puts the score into the epoch's metrics as "knn_top1" and runs the
-// evaluation hooks.
+// evaluation hooks. On several ranks every rank runs it (knnSharded): rank 0 records the score
+// and runs the evaluation hooks, and every rank's result carries it.
 func (m *monitor) hook() Hook {
 	return Hook{
 		Name: "knn-monitor",
@@ -93,12 +99,21 @@ func (m *monitor) hook() Hook {
 			if e.Epoch != t.Config.Epochs && (every <= 0 || e.Epoch%every != 0) {
 				return nil
 			}
-			acc, err := m.knn(t.Model)
+			var acc float64
+			var err error
+			if t.distributed() {
+				acc, err = m.knnSharded(t)
+			} else {
+				acc, err = m.knn(t.Model)
+			}
 			if err != nil {
 				return err
 			}
-			e.Metrics["knn_top1"] = acc
 			t.knn = acc
+			if !t.rank0() {
+				return nil
+			}
+			e.Metrics["knn_top1"] = acc
 			ev := &Evaluation{Epoch: e.Epoch, KNNTop1: acc}
 			for _, h := range t.hooks {
 				if h.Evaluation != nil {

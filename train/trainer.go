@@ -116,7 +116,8 @@ type Trainer struct {
 	images    int       // images trained on in this leg
 	steps     int       // steps in this leg
 	lastLoss  float64
-	knn       float64 // the kNN monitor's last score
+	knn       float64  // the kNN monitor's last score
+	mon       *monitor // the kNN monitor; nil when off
 	stopWhy   string
 	lastSaved time.Time
 	fit       fitState           // Config.FitEpochs: the epoch fit in progress (fit.go)
@@ -180,12 +181,14 @@ func (t *Trainer) setup(cfg Config, o Options) error {
 	if err := t.build(o); err != nil {
 		return err
 	}
-	if !o.NoDefaultHooks && t.rank0() {
-		if mon := newMonitor(t.Config, t.Data, t.Model.Config.InChannels, o.Log); mon != nil {
-			t.hooks = append(t.hooks, mon.hook())
+	if !o.NoDefaultHooks { // the monitor on every rank (each embeds its share), the writers on rank 0
+		if t.mon = newMonitor(t.Config, t.Data, t.Model.Config.InChannels, o.Log); t.mon != nil {
+			t.hooks = append(t.hooks, t.mon.hook())
 		}
 		t.userAt = len(t.hooks)
-		t.hooks = append(t.hooks, MetricsHook(), ProgressHook(o.Log), CheckpointHook())
+		if t.rank0() {
+			t.hooks = append(t.hooks, MetricsHook(), ProgressHook(o.Log), CheckpointHook())
+		}
 	}
 	if t.distributed() {
 		params := t.Method.Params()
