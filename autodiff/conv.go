@@ -113,7 +113,11 @@ func conv2dWinograd(s winograd.Shape, x, w, b, out *Var) {
 			winograd.WeightGrad(s, x.Data(), gy, w.GradBuf())
 		}
 		if x.requiresGrad {
-			winograd.InputGrad(s, gy, w.Data(), x.GradBuf())
+			if gx, fresh := x.GradFresh(); fresh {
+				winograd.InputGradSet(s, gy, w.Data(), gx) // no clearing, no reading back
+			} else {
+				winograd.InputGrad(s, gy, w.Data(), gx)
+			}
 		}
 	}
 }
