@@ -30,7 +30,7 @@ import (
 // runningVar may be nil in training (track_running_stats=false) but are required in evaluation.
 // Training with m = 1 panics, as in PyTorch (the variance is undefined).
 func BatchNorm(x, gamma, beta *Var, runningMean, runningVar *tensor.Tensor, training bool, momentum, eps float32) *Var {
-	return batchNorm("BatchNorm", x, gamma, beta, runningMean, runningVar, training, momentum, eps, false)
+	return batchNorm("BatchNorm", x, gamma, beta, runningMean, runningVar, training, momentum, eps, false, nil)
 }
 
 // BatchNormReLU is ReLU(BatchNorm(x, ...)) in one op: the same values and gradients as the two ops
@@ -38,10 +38,12 @@ func BatchNorm(x, gamma, beta *Var, runningMean, runningVar *tensor.Tensor, trai
 // memory. With y the output, the gradient reaching the normalisation is G·[y > 0]; the backward
 // pass recomputes [y > 0] from x with the forward arithmetic instead of reading y.
 func BatchNormReLU(x, gamma, beta *Var, runningMean, runningVar *tensor.Tensor, training bool, momentum, eps float32) *Var {
-	return batchNorm("BatchNormReLU", x, gamma, beta, runningMean, runningVar, training, momentum, eps, true)
+	return batchNorm("BatchNormReLU", x, gamma, beta, runningMean, runningVar, training, momentum, eps, true, nil)
 }
 
-func batchNorm(op string, x, gamma, beta *Var, runningMean, runningVar *tensor.Tensor, training bool, momentum, eps float32, relu bool) *Var {
+// batchNorm is BatchNorm, with relu ReLU(BatchNorm), with short ReLU(BatchNorm + short)
+// (BatchNormAddReLU).
+func batchNorm(op string, x, gamma, beta *Var, runningMean, runningVar *tensor.Tensor, training bool, momentum, eps float32, relu bool, short *Var) *Var {
 	xs := x.Shape()
 	if len(xs) != 2 && len(xs) != 4 {
 		panic(fmt.Sprintf("autodiff."+op+": x must be [N,C] or [N,C,H,W], got %v", xs))
@@ -68,14 +70,20 @@ func batchNorm(op string, x, gamma, beta *Var, runningMean, runningVar *tensor.T
 	if !training && runningMean == nil {
 		panic(fmt.Sprintf("autodiff."+op+": evaluation mode needs the running statistics (x %v)", xs))
 	}
-	out := Node(op, false, xs, x, gamma, beta)
+	if short != nil && !tensor.SameShape(short.Shape(), xs) {
+		panic(fmt.Sprintf("autodiff."+op+": the shortcut %v and x %v differ in shape", short.Shape(), xs))
+	}
+	out := Node(op, false, xs, x, gamma, beta, short)
 	mean := out.tape.Alloc(false, c).Data
 	invstd := out.tape.Alloc(false, c).Data
 	// y = scale·(x − mean) + shift per channel (before the ReLU, when fused).
 	scale := out.tape.Alloc(false, c).Data
 	shift := out.tape.Alloc(false, c).Data
 	xv, y := x.Data(), out.Data()
-	var gv, bv []float32
+	var gv, bv, sv []float32
+	if short != nil {
+		sv = short.Data()
+	}
 	if gamma != nil {
 		gv = gamma.Data()
 	}
@@ -119,7 +127,9 @@ func batchNorm(op string, x, gamma, beta *Var, runningMean, runningVar *tensor.T
 			}
 			scale[ch], shift[ch] = a, b
 			for i := 0; i < n; i++ {
-				if relu {
+				if sv != nil {
+					vec.AffineAddReLU(seg(y, i, ch), seg(xv, i, ch), seg(sv, i, ch), a, mean[ch], b)
+				} else if relu {
 					vec.AffineReLU(seg(y, i, ch), seg(xv, i, ch), a, mean[ch], b)
 				} else {
 					vec.Affine(seg(y, i, ch), seg(xv, i, ch), a, mean[ch], b)
@@ -132,6 +142,23 @@ func batchNorm(op string, x, gamma, beta *Var, runningMean, runningVar *tensor.T
 	}
 	out.backward = func() {
 		gy := out.Grad.Data
+		// With the shortcut fused, the normalisation's output gradient is G = dS/dz·[z > 0] (z
+		// the output), which is also the shortcut's: written straight into the shortcut's fresh
+		// gradient buffer when it has one, else into scratch (and added to the shortcut's).
+		var gs []float32
+		gsFresh := false
+		if short != nil {
+			if short.requiresGrad && short != x {
+				gs, gsFresh = short.GradFresh()
+			}
+			if gsFresh {
+				gy = gs
+			} else {
+				tmp := out.tape.pool.Get(false, xs...)
+				defer out.tape.pool.Put(tmp)
+				gy = tmp.Data
+			}
+		}
 		var gx, gg, gb []float32
 		fresh := false
 		if x.requiresGrad {
@@ -155,7 +182,16 @@ func batchNorm(op string, x, gamma, beta *Var, runningMean, runningVar *tensor.T
 				}
 				var sg, sgd float64
 				for i := 0; i < n; i++ {
-					a, b := vec.SumProdDev(seg(gy, i, ch), seg(xv, i, ch), mu, mask)
+					var a, b float32
+					if short != nil {
+						// G = dS/dz·[z > 0] written and summed in one pass.
+						a, b = vec.SelectSumProdDev(seg(gy, i, ch), seg(out.Grad.Data, i, ch), seg(y, i, ch), seg(xv, i, ch), mu)
+						if gs != nil && !gsFresh {
+							vec.AddPositive(seg(gs, i, ch), seg(out.Grad.Data, i, ch), seg(y, i, ch))
+						}
+					} else {
+						a, b = vec.SumProdDev(seg(gy, i, ch), seg(xv, i, ch), mu, mask)
+					}
 					sg += float64(a)
 					sgd += float64(b)
 				}
@@ -182,6 +218,9 @@ func batchNorm(op string, x, gamma, beta *Var, runningMean, runningVar *tensor.T
 				}
 				for i := 0; i < n; i++ {
 					vec.LinComb(seg(gx, i, ch), seg(gy, i, ch), seg(xv, i, ch), float32(a), float32(b), mu, float32(k), mask, !fresh)
+					if short == x {
+						vec.AddPositive(seg(gx, i, ch), seg(out.Grad.Data, i, ch), seg(y, i, ch))
+					}
 				}
 			}
 		})

@@ -89,10 +89,11 @@ func TestConvDriversAgree(t *testing.T) {
 		{[]int{7, 3, 9, 8}, []int{5, 3, 3, 3}, 1, 1},
 		{[]int{5, 4, 10, 11}, []int{6, 4, 3, 3}, 2, 1},
 		{[]int{3, 2, 6, 6}, []int{3, 2, 1, 1}, 1, 0},
-		{[]int{1, 3, 7, 9}, []int{4, 3, 3, 3}, 2, 0},    // batch 1, odd sizes, no padding
-		{[]int{6, 1, 11, 10}, []int{5, 1, 3, 3}, 1, 1},  // Cin = 1 (the first layer)
-		{[]int{4, 5, 6, 7}, []int{7, 5, 1, 1}, 2, 0},    // 1x1 kernel, stride 2
-		{[]int{3, 4, 5, 5}, []int{3, 4, 3, 3}, 1, 1},    // the fewest channels the implicit path takes
+		{[]int{1, 3, 7, 9}, []int{4, 3, 3, 3}, 2, 0},   // batch 1, odd sizes, no padding
+		{[]int{6, 1, 11, 10}, []int{5, 1, 3, 3}, 1, 1}, // Cin = 1 (the first layer)
+		{[]int{4, 5, 6, 7}, []int{7, 5, 1, 1}, 2, 0},   // 1x1 kernel, stride 2
+		{[]int{3, 4, 5, 5}, []int{3, 4, 3, 3}, 1, 1},
+		{[]int{2, 3, 20, 18}, []int{8, 3, 7, 7}, 2, 3},  // the ImageNet stem (RGB: the fewest channels the implicit path takes)
 		{[]int{2, 3, 13, 12}, []int{70, 3, 5, 3}, 2, 2}, // Cout past one 64-row panel, 5x3 kernel
 		{[]int{3, 1, 16, 17}, []int{4, 1, 3, 3}, 1, 1},  // 272 positions: one-image chunks, explicit
 		{[]int{2, 4, 18, 16}, []int{5, 4, 3, 3}, 1, 1},  // 288 positions: one-image chunks, implicit

@@ -62,6 +62,43 @@ func MaxPool2dPadded(x *Var, kernel, stride, pad int) *Var {
 				for ox := 0; ox < g.Wo; ox++ {
 					x0 := ox*stride - pad
 					kx0, kx1 := max(0, -x0), min(kernel, g.W-x0)
+					if kernel == 3 && ky0 == 0 && ky1 == 3 && kx0 == 0 && kx1 == 3 {
+						// A 3×3 window inside the plane (ResNet's stem pool): the loop below
+						// unrolled, the same comparisons in the same order.
+						b := y0*g.W + x0
+						r0, r1, r2 := src[b:b+3:b+3], src[b+g.W:b+g.W+3:b+g.W+3], src[b+2*g.W:b+2*g.W+3:b+2*g.W+3]
+						best, at := r0[0], b
+						if v := r0[1]; v > best || v != v {
+							best, at = v, b+1
+						}
+						if v := r0[2]; v > best || v != v {
+							best, at = v, b+2
+						}
+						if v := r1[0]; v > best || v != v {
+							best, at = v, b+g.W
+						}
+						if v := r1[1]; v > best || v != v {
+							best, at = v, b+g.W+1
+						}
+						if v := r1[2]; v > best || v != v {
+							best, at = v, b+g.W+2
+						}
+						if v := r2[0]; v > best || v != v {
+							best, at = v, b+2*g.W
+						}
+						if v := r2[1]; v > best || v != v {
+							best, at = v, b+2*g.W+1
+						}
+						if v := r2[2]; v > best || v != v {
+							best, at = v, b+2*g.W+2
+						}
+						o := pl*p + oy*g.Wo + ox
+						y[o] = best
+						if arg != nil {
+							arg[o] = int32(at)
+						}
+						continue
+					}
 					bi := (y0+ky0)*g.W + x0 + kx0
 					best := src[bi]
 					for ky := ky0; ky < ky1; ky++ {

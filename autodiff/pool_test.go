@@ -130,11 +130,21 @@ func TestPoolingValues(t *testing.T) {
 // windows (the first maximum in row-major order wins, a NaN wins), forward and backward, on
 // sizes where the last windows overlap the border and where they do not, with ties and a NaN.
 func TestMaxPool2dPaddedMatchesLoops(t *testing.T) {
-	for _, c := range []struct{ h, w, k, s, p int }{{7, 6, 3, 2, 1}, {8, 8, 3, 2, 1}, {5, 9, 2, 1, 1}, {6, 5, 5, 3, 2}, {4, 4, 3, 1, 0}} {
+	for _, c := range []struct{ h, w, k, s, p int }{{7, 6, 3, 2, 1}, {8, 8, 3, 2, 1}, {5, 9, 2, 1, 1}, {6, 5, 5, 3, 2}, {4, 4, 3, 1, 0}, {9, 11, 3, 2, 1}, {8, 7, 3, 1, 1}} {
 		x := gradcheck.Random(3, 2, 3, c.h, c.w)
 		x.Data[4] = x.Data[5] // a tie
 		x.Data[c.w+1] = x.Data[1]
 		x.Data[17] = float32(math.NaN())
+		// Signed zeros tied for a window's maximum (the first wins, with its sign), and an
+		// all-negative window around them.
+		for i := 2 * c.w; i < 3*c.w && i < len(x.Data); i++ {
+			x.Data[i] = -1 - float32(i%3)
+		}
+		x.Data[2*c.w+2], x.Data[2*c.w+3], x.Data[3*c.w+2] = float32(math.Copysign(0, -1)), 0, 0
+		// The last plane all zeros of mixed signs (a dead ReLU): every window a tie.
+		for i := 5 * c.h * c.w; i < 6*c.h*c.w; i++ {
+			x.Data[i] = float32(math.Copysign(0, float64(i%3-1)))
+		}
 		tp := ad.NewTape()
 		xv := tp.Variable(x)
 		got := ad.MaxPool2dPadded(xv, c.k, c.s, c.p)

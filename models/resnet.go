@@ -151,15 +151,14 @@ func newBasicBlock(rng *rand.Rand, in, out, stride int) *BasicBlock {
 
 // Forward applies the block.
 func (b *BasicBlock) Forward(x *autodiff.Var) *autodiff.Var {
-	// BatchNorm+ReLU and the shortcut sum+ReLU are fused ops: two activations fewer per block
-	// to keep for the backward pass (and two passes fewer over them), the same values.
-	y := b.BN1.ForwardReLU(b.Conv1.Forward(x))
-	y = b.BN2.Forward(b.Conv2.Forward(y))
+	// BatchNorm+ReLU and BatchNorm+shortcut sum+ReLU are fused ops: two activations fewer per
+	// block to keep for the backward pass (and their passes over memory), the same values.
+	y := b.Conv2.Forward(b.BN1.ForwardReLU(b.Conv1.Forward(x)))
 	short := x
 	if b.Downsample != nil {
 		short = b.Downsample.Forward(x)
 	}
-	return autodiff.AddReLU(y, short)
+	return b.BN2.ForwardAddReLU(y, short)
 }
 
 func (b *BasicBlock) children() ([]string, []nn.Module) {

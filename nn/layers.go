@@ -191,11 +191,31 @@ func (b *BatchNorm) Forward(x *autodiff.Var) *autodiff.Var { return b.forward(x,
 // a ReLU).
 func (b *BatchNorm) ForwardReLU(x *autodiff.Var) *autodiff.Var { return b.forward(x, true) }
 
-func (b *BatchNorm) forward(x *autodiff.Var, relu bool) *autodiff.Var {
+// ForwardAddReLU is ReLU(Forward(x) + short) as one fused op (a residual block's end): the same
+// values and gradients, without storing the normalised tensor. Under synchronised BatchNorm it
+// is the two ops.
+func (b *BatchNorm) ForwardAddReLU(x, short *autodiff.Var) *autodiff.Var {
+	if tp := x.Tape(); b.Rank != 4 || (tp != nil && tp.SyncBN != nil && tp.SyncBN.Size() > 1 && b.Training) {
+		return autodiff.AddReLU(b.forward(x, false), short)
+	}
+	b.check(x)
+	y := autodiff.BatchNormAddReLU(x, b.Weight, b.Bias, b.Mean.Value, b.Var.Value, b.Training, b.Momentum, b.Eps, short)
+	if b.Training {
+		b.Tracked.Value.Data[0]++
+	}
+	return y
+}
+
+// check panics with one sentence when x is not [N,C] (BatchNorm1d) or [N,C,H,W] (BatchNorm2d).
+func (b *BatchNorm) check(x *autodiff.Var) {
 	if s := x.Shape(); len(s) != b.Rank || s[1] != b.C {
 		kind := map[int]string{2: "BatchNorm1d: x must be [N,%d]", 4: "BatchNorm2d: x must be [N,%d,H,W]"}[b.Rank]
 		panic(fmt.Sprintf("nn."+kind+", got %v", b.C, s))
 	}
+}
+
+func (b *BatchNorm) forward(x *autodiff.Var, relu bool) *autodiff.Var {
+	b.check(x)
 	var y *autodiff.Var
 	if tp := x.Tape(); tp != nil && tp.SyncBN != nil && tp.SyncBN.Size() > 1 && b.Training {
 		c := tp.SyncBN

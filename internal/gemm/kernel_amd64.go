@@ -8,6 +8,12 @@ func kernelAVX2x6x16(k int, a, b *float32, ldb int, c *float32, ldc int, load bo
 //go:noescape
 func kernelAVX512x8x48(k int, a, b *float32, ldb int, c *float32, ldc int, load bool)
 
+//go:noescape
+func kernelAVX512x8x16(k int, a, b *float32, ldb int, c *float32, ldc int, load bool)
+
+//go:noescape
+func kernelAVX512x8x32(k int, a, b *float32, ldb int, c *float32, ldc int, load bool)
+
 func cpuid(eaxIn, ecxIn uint32) (eax, ebx, ecx, edx uint32)
 func xgetbv() (eax, edx uint32)
 
@@ -21,6 +27,15 @@ var hasPanels = func() bool { _, avx512 := cpuFeatures(); return avx512 }()
 
 func panelKernel(k int, a, b *float32, ldb int, c *float32, ldc int, load bool) {
 	kernelAVX512x8x48(k, a, b, ldb, c, ldc, load)
+}
+
+// panelKernelNarrow is the 8×16 (cols 16) or 8×32 (cols 32) kernel of MulPanels' last columns.
+func panelKernelNarrow(cols, k int, a, b *float32, ldb int, c *float32, ldc int, load bool) {
+	if cols == 16 {
+		kernelAVX512x8x16(k, a, b, ldb, c, ldc, load)
+	} else {
+		kernelAVX512x8x32(k, a, b, ldb, c, ldc, load)
+	}
 }
 
 // kernels lists the micro-kernels this CPU and operating system can run, fastest first.

@@ -288,3 +288,167 @@ overwrite8:
 	SET8(Z29, Z30, Z31)
 	VZEROUPPER
 	RET
+
+// AVX-512 8x16 and 8x32: MulPanels' last columns when n is not a multiple of 48 (C = A·B over
+// one or two 16-wide vectors of B, A as the 8x48 kernel reads it). Each C value is the same
+// chain of fused multiply-adds, in the same order, as the 8x48 kernel computes for its columns.
+// 8x16: accumulators Z8..Z15, B in Z0, A broadcasts in Z3 Z4.
+#define ROW16(off, bc, c0) \
+	VBROADCASTSS off(SI), bc; \
+	VFMADD231PS  Z0, bc, c0
+
+#define STEP16 \
+	VMOVUPS (DI), Z0; \
+	ROW16(0, Z3, Z8); \
+	ROW16(4, Z4, Z9); \
+	ROW16(8, Z5, Z10); \
+	ROW16(12, Z6, Z11); \
+	ROW16(16, Z3, Z12); \
+	ROW16(20, Z4, Z13); \
+	ROW16(24, Z5, Z14); \
+	ROW16(28, Z6, Z15); \
+	ADDQ $32, SI; \
+	ADDQ R10, DI
+
+#define STORE16(c0) \
+	VADDPS  (DX), c0, c0; \
+	VMOVUPS c0, (DX); \
+	ADDQ    R8, DX
+
+#define SET16(c0) \
+	VMOVUPS c0, (DX); \
+	ADDQ    R8, DX
+
+// func kernelAVX512x8x16(k int, a, b *float32, ldb int, c *float32, ldc int, load bool)
+TEXT ·kernelAVX512x8x16(SB), NOSPLIT, $0-49
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ ldb+24(FP), R10
+	SHLQ $2, R10
+	MOVQ c+32(FP), DX
+	MOVQ ldc+40(FP), R8
+	SHLQ $2, R8
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+loop16:
+	STEP16
+	DECQ CX
+	JNZ  loop16
+	MOVBLZX load+48(FP), AX
+	TESTL   AX, AX
+	JZ      overwrite16
+	STORE16(Z8)
+	STORE16(Z9)
+	STORE16(Z10)
+	STORE16(Z11)
+	STORE16(Z12)
+	STORE16(Z13)
+	STORE16(Z14)
+	STORE16(Z15)
+	VZEROUPPER
+	RET
+overwrite16:
+	SET16(Z8)
+	SET16(Z9)
+	SET16(Z10)
+	SET16(Z11)
+	SET16(Z12)
+	SET16(Z13)
+	SET16(Z14)
+	SET16(Z15)
+	VZEROUPPER
+	RET
+
+// 8x32: accumulators Z8..Z23 (row r in Z(8+2r), Z(9+2r)), B in Z0 Z1, A broadcasts in Z3..Z6.
+#define ROW32(off, bc, c0, c1) \
+	VBROADCASTSS off(SI), bc; \
+	VFMADD231PS  Z0, bc, c0; \
+	VFMADD231PS  Z1, bc, c1
+
+#define STEP32 \
+	VMOVUPS (DI), Z0; \
+	VMOVUPS 64(DI), Z1; \
+	ROW32(0, Z3, Z8, Z9); \
+	ROW32(4, Z4, Z10, Z11); \
+	ROW32(8, Z5, Z12, Z13); \
+	ROW32(12, Z6, Z14, Z15); \
+	ROW32(16, Z3, Z16, Z17); \
+	ROW32(20, Z4, Z18, Z19); \
+	ROW32(24, Z5, Z20, Z21); \
+	ROW32(28, Z6, Z22, Z23); \
+	ADDQ $32, SI; \
+	ADDQ R10, DI
+
+#define STORE32(c0, c1) \
+	VADDPS  (DX), c0, c0; \
+	VMOVUPS c0, (DX); \
+	VADDPS  64(DX), c1, c1; \
+	VMOVUPS c1, 64(DX); \
+	ADDQ    R8, DX
+
+#define SET32(c0, c1) \
+	VMOVUPS c0, (DX); \
+	VMOVUPS c1, 64(DX); \
+	ADDQ    R8, DX
+
+// func kernelAVX512x8x32(k int, a, b *float32, ldb int, c *float32, ldc int, load bool)
+TEXT ·kernelAVX512x8x32(SB), NOSPLIT, $0-49
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ ldb+24(FP), R10
+	SHLQ $2, R10
+	MOVQ c+32(FP), DX
+	MOVQ ldc+40(FP), R8
+	SHLQ $2, R8
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+loop32:
+	STEP32
+	DECQ CX
+	JNZ  loop32
+	MOVBLZX load+48(FP), AX
+	TESTL   AX, AX
+	JZ      overwrite32
+	STORE32(Z8, Z9)
+	STORE32(Z10, Z11)
+	STORE32(Z12, Z13)
+	STORE32(Z14, Z15)
+	STORE32(Z16, Z17)
+	STORE32(Z18, Z19)
+	STORE32(Z20, Z21)
+	STORE32(Z22, Z23)
+	VZEROUPPER
+	RET
+overwrite32:
+	SET32(Z8, Z9)
+	SET32(Z10, Z11)
+	SET32(Z12, Z13)
+	SET32(Z14, Z15)
+	SET32(Z16, Z17)
+	SET32(Z18, Z19)
+	SET32(Z20, Z21)
+	SET32(Z22, Z23)
+	VZEROUPPER
+	RET

@@ -33,6 +33,21 @@ func Affine(y, x []float32, a, mu, b float32) { affine(y, x, a, mu, b, false) }
 // AffineReLU sets y[i] = max(0, a·(x[i] − mu) + b). x must be at least as long as y.
 func AffineReLU(y, x []float32, a, mu, b float32) { affine(y, x, a, mu, b, true) }
 
+// AffineAddReLU sets y[i] = max(0, (a·(x[i] − mu) + b) + s[i]): Affine, then a residual sum
+// and a ReLU, rounded as those two steps are (the same bits as Affine followed by the sum and
+// max). x and s must be at least as long as y.
+func AffineAddReLU(y, x, s []float32, a, mu, b float32) {
+	x, s = x[:len(y)], s[:len(y)]
+	n := simdLen(len(y))
+	if n > 0 {
+		affineAddReLUAsm(&y[0], &x[0], &s[0], n, a, mu, b)
+	}
+	for i := n; i < len(y); i++ {
+		t := a*(x[i]-mu) + b
+		y[i] = max(t+s[i], 0)
+	}
+}
+
 func affine(y, x []float32, a, mu, b float32, relu bool) {
 	x = x[:len(y)]
 	n := simdLen(len(y))
@@ -60,6 +75,20 @@ func SumProdDev(g, x []float32, mu float32, relu *ReLU) (sg, sgd float32) {
 		sg, sgd = sumProdDevAsm(&g[0], &x[0], n, mu, r.A, r.B, relu != nil)
 	}
 	tg, tgd := sumProdDevGo(g[n:], x[n:], mu, relu)
+	return sg + tg, sgd + tgd
+}
+
+// SelectSumProdDev is SelectPositive(dst, g, z) followed by SumProdDev(dst, x, mu, nil), in one
+// pass and with the same bits: dst[i] = g[i] where z[i] > 0, else 0, and it returns Σ dst[i]
+// and Σ dst[i]·(x[i] − mu). g, z and x must be at least as long as dst.
+func SelectSumProdDev(dst, g, z, x []float32, mu float32) (sg, sgd float32) {
+	g, z, x = g[:len(dst)], z[:len(dst)], x[:len(dst)]
+	n := simdLen(len(dst))
+	if n > 0 {
+		sg, sgd = selectSumProdDevAsm(&dst[0], &g[0], &z[0], &x[0], n, mu)
+	}
+	SelectPositive(dst[n:], g[n:], z[n:])
+	tg, tgd := sumProdDevGo(dst[n:], x[n:], mu, nil)
 	return sg + tg, sgd + tgd
 }
 

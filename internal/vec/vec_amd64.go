@@ -24,6 +24,12 @@ func sumAsm(x *float32, n int, mu float32, sq bool) float32
 func affineAsm(y, x *float32, n int, a, mu, b float32, relu bool)
 
 //go:noescape
+func affineAddReLUAsm(y, x, s *float32, n int, a, mu, b float32)
+
+//go:noescape
+func selectSumProdDevAsm(dst, gr, z, x *float32, n int, mu float32) (sg, sgd float32)
+
+//go:noescape
 func sumProdDevAsm(gr, x *float32, n int, mu, ra, rb float32, mask bool) (sg, sgd float32)
 
 //go:noescape

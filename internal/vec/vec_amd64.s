@@ -260,3 +260,96 @@ sploop:
 	JNZ     sploop
 	VZEROUPPER
 	RET
+
+// func affineAddReLUAsm(y, x, s *float32, n int, a, mu, b float32)
+// y = max(0, (a·(x − mu) + b) + s): affineAsm's value plus s, rounded as the two ops in sequence
+// (a BatchNorm, then a residual sum and ReLU); the max keeps a NaN as affineAsm's does.
+TEXT ·affineAddReLUAsm(SB), NOSPLIT, $0-44
+	MOVQ         y+0(FP), DI
+	MOVQ         x+8(FP), SI
+	MOVQ         s+16(FP), BX
+	MOVQ         n+24(FP), CX
+	VBROADCASTSS a+32(FP), Y13
+	VBROADCASTSS mu+36(FP), Y14
+	VBROADCASTSS b+40(FP), Y15
+	VXORPS       Y12, Y12, Y12
+
+aarloop:
+	VMOVUPS     (SI), Y0
+	VSUBPS      Y14, Y0, Y0
+	VMOVAPS     Y15, Y1
+	VFMADD231PS Y0, Y13, Y1
+	VADDPS      (BX), Y1, Y1
+	VMAXPS      Y1, Y12, Y1
+	VMOVUPS     Y1, (DI)
+	ADDQ        $32, SI
+	ADDQ        $32, BX
+	ADDQ        $32, DI
+	SUBQ        $8, CX
+	JNZ         aarloop
+	VZEROUPPER
+	RET
+
+// func selectSumProdDevAsm(dst, gr, z, x *float32, n int, mu float32) (sg, sgd float32)
+// dst = g where z > 0, else 0 (selectPositiveAsm), and Σ dst, Σ dst·(x − mu) summed as
+// sumProdDevAsm sums them without a mask, in one pass. Y14 0, Y15 mu.
+TEXT ·selectSumProdDevAsm(SB), NOSPLIT, $0-56
+	MOVQ         dst+0(FP), R8
+	MOVQ         gr+8(FP), DI
+	MOVQ         z+16(FP), BX
+	MOVQ         x+24(FP), SI
+	MOVQ         n+32(FP), CX
+	VBROADCASTSS mu+40(FP), Y15
+	VXORPS       Y14, Y14, Y14
+	VXORPS       Y0, Y0, Y0
+	VXORPS       Y1, Y1, Y1
+	VXORPS       Y2, Y2, Y2
+	VXORPS       Y3, Y3, Y3
+
+sspd16:
+	CMPQ        CX, $16
+	JLT         sspd8
+	VMOVUPS     (BX), Y4
+	VMOVUPS     32(BX), Y5
+	VCMPPS      $0x1e, Y14, Y4, Y4
+	VCMPPS      $0x1e, Y14, Y5, Y5
+	VANDPS      (DI), Y4, Y6
+	VANDPS      32(DI), Y5, Y7
+	VMOVUPS     Y6, (R8)
+	VMOVUPS     Y7, 32(R8)
+	VMOVUPS     (SI), Y8
+	VMOVUPS     32(SI), Y9
+	VSUBPS      Y15, Y8, Y8
+	VSUBPS      Y15, Y9, Y9
+	VADDPS      Y6, Y0, Y0
+	VADDPS      Y7, Y1, Y1
+	VFMADD231PS Y8, Y6, Y2
+	VFMADD231PS Y9, Y7, Y3
+	ADDQ        $64, R8
+	ADDQ        $64, DI
+	ADDQ        $64, BX
+	ADDQ        $64, SI
+	SUBQ        $16, CX
+	JMP         sspd16
+
+sspd8:
+	CMPQ        CX, $8
+	JLT         sspddone
+	VMOVUPS     (BX), Y4
+	VCMPPS      $0x1e, Y14, Y4, Y4
+	VANDPS      (DI), Y4, Y6
+	VMOVUPS     Y6, (R8)
+	VMOVUPS     (SI), Y8
+	VSUBPS      Y15, Y8, Y8
+	VADDPS      Y6, Y0, Y0
+	VFMADD231PS Y8, Y6, Y2
+
+sspddone:
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	REDUCE(Y0, X0, X1)
+	REDUCE(Y2, X2, X3)
+	VMOVSS X0, sg+48(FP)
+	VMOVSS X2, sgd+52(FP)
+	VZEROUPPER
+	RET

@@ -15,3 +15,9 @@ func linCombAsm(_, _, _ *float32, _ int, _, _, _, _, _, _ float32, _, _ bool) {
 }
 func addPositiveAsm(_, _, _ *float32, _ int)    { panic("vec: no assembly") }
 func selectPositiveAsm(_, _, _ *float32, _ int) { panic("vec: no assembly") }
+
+func affineAddReLUAsm(_, _, _ *float32, _ int, _, _, _ float32) { panic("vec: no assembly") }
+
+func selectSumProdDevAsm(_, _, _, _ *float32, _ int, _ float32) (float32, float32) {
+	panic("vec: no assembly")
+}

@@ -269,3 +269,64 @@ func BenchmarkKernels(b *testing.B) {
 		}
 	}
 }
+
+// TestAffineAddReLU checks AffineAddReLU bit for bit against Affine followed by the sum and max
+// (the two ops it fuses, in the order they round) at every length, assembly body and Go tail,
+// that nothing past len(y) is written, and that a NaN stays NaN.
+func TestAffineAddReLU(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	const a, b, mu = float32(1.7), float32(-0.4), float32(0.3)
+	for _, n := range lengths {
+		s, x := data(rng, n)
+		if n > 3 {
+			x[3] = float32(math.NaN())
+		}
+		want := make([]float32, n)
+		Affine(want, x, a, mu, b)
+		for i := range want {
+			want[i] = max(want[i]+s[i], 0)
+		}
+		got := make([]float32, n+1)
+		got[n] = 42
+		AffineAddReLU(got[:n], x, s, a, mu, b)
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("n=%d: y[%d] = %v, want %v (Affine, then sum and max)", n, i, got[i], want[i])
+			}
+		}
+		if got[n] != 42 {
+			t.Fatalf("n=%d wrote past the end", n)
+		}
+	}
+}
+
+// TestSelectSumProdDev checks the fused pass bit for bit against SelectPositive followed by
+// SumProdDev at every length (assembly body and Go tail), with zeros, negative and NaN z.
+func TestSelectSumProdDev(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	const mu = float32(0.3)
+	for _, n := range lengths {
+		g, x := data(rng, n)
+		z, _ := data(rng, n)
+		if n > 5 {
+			z[2], z[5] = 0, float32(math.NaN())
+		}
+		want := make([]float32, n)
+		SelectPositive(want, g, z)
+		wsg, wsgd := SumProdDev(want, x, mu, nil)
+		got := make([]float32, n+1)
+		got[n] = 42
+		sg, sgd := SelectSumProdDev(got[:n], g, z, x, mu)
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("n=%d: dst[%d] = %v, want %v", n, i, got[i], want[i])
+			}
+		}
+		if math.Float32bits(sg) != math.Float32bits(wsg) || math.Float32bits(sgd) != math.Float32bits(wsgd) {
+			t.Fatalf("n=%d: sums %v %v, want %v %v", n, sg, sgd, wsg, wsgd)
+		}
+		if got[n] != 42 {
+			t.Fatalf("n=%d wrote past the end", n)
+		}
+	}
+}

@@ -53,17 +53,23 @@ func Forward(s Shape, x, w, bias, y []float32) {
 // InputGrad adds dX, the gradient with respect to x of a Forward with output gradient dy
 // [N,Cout,H,W], to dx [N,Cin,H,W]: the convolution of dy with the rotated, channel-swapped
 // filters (see FilterTransformInputGrad).
-func InputGrad(s Shape, dy, w, dx []float32) {
+func InputGrad(s Shape, dy, w, dx []float32) { inputGrad(s, dy, w, dx, true) }
+
+// InputGradSet is InputGrad writing dX to dx instead of adding it (dx's contents are ignored):
+// for a gradient buffer that nothing has written yet, which then needs no clearing.
+func InputGradSet(s Shape, dy, w, dx []float32) { inputGrad(s, dy, w, dx, false) }
+
+func inputGrad(s Shape, dy, w, dx []float32, accumulate bool) {
 	s.check("InputGrad", dx, w, dy)
 	u := getBuf(xis * s.Cout * s.Cin)
 	defer putBuf(u)
 	if Fast(s.Cin, s.Cout) {
 		packedFilters(w, s.Cout, s.Cin, true, *u)
-		productsFast(s.N, s.Cout, s.Cin, NewGeom(s.H, s.W), dy, *u, nil, dx, true)
+		productsFast(s.N, s.Cout, s.Cin, NewGeom(s.H, s.W), dy, *u, nil, dx, accumulate)
 		return
 	}
 	FilterTransformInputGrad(w, s.Cout, s.Cin, *u)
-	products(s.N, s.Cout, s.Cin, NewGeom(s.H, s.W), dy, *u, nil, dx, true)
+	products(s.N, s.Cout, s.Cin, NewGeom(s.H, s.W), dy, *u, nil, dx, accumulate)
 }
 
 // products runs the forward algorithm for n images of cin planes to cout planes with the

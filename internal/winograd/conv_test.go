@@ -121,11 +121,13 @@ func TestAgainstDirect(t *testing.T) {
 				for i := range dw {
 					dw[i]--
 				}
+				dxSet := randSlice(rng, len(wantDX), 1) // overwritten
+				InputGradSet(s, dy, w, dxSet)
 				for _, c := range []struct {
 					name string
 					got  []float32
 					want []float64
-				}{{"y", y, wantY}, {"dx", dx, wantDX}, {"dw", dw, wantDW}} {
+				}{{"y", y, wantY}, {"dx", dx, wantDX}, {"dw", dw, wantDW}, {"dx (InputGradSet)", dxSet, wantDX}} {
 					if e := relErr(c.got, c.want); e > 2e-6 {
 						t.Errorf("%s: relative error %.3g", c.name, e)
 					}

@@ -174,7 +174,7 @@ func productsFast(n, cin, cout int, g Geom, x, up, bias, y []float32, accumulate
 		for blk := lo; blk < hi; blk++ {
 			t0 := blk * bt
 			cnt := min(bt, total-t0)
-			ld := roundUp(cnt, gemm.PanelCols)
+			ld := roundUp(cnt, gemm.PanelColsMin)
 			b0 := t0 / tiles // the block's first image: offsets are from it
 			first := t0 - b0*tiles
 			xs, ys := x[b0*inSz:], y[b0*outSz:]
@@ -217,7 +217,7 @@ func weightGradFast(s Shape, x, dy, dw []float32) {
 	tiles, hw := g.Tiles(), s.H*s.W
 	cin, cout := s.Cin, s.Cout
 	inSz, outSz := cin*hw, cout*hw
-	ldu := roundUp(cin, gemm.PanelCols)
+	ldu := roundUp(cin, gemm.PanelColsMin)
 	total := s.N * tiles
 	bt := GradBlockTiles
 	blocks := (total + bt - 1) / bt
@@ -228,11 +228,30 @@ func weightGradFast(s Shape, x, dy, dw []float32) {
 	for l := range chanIdx {
 		chanIdx[l] = int32(l * hw)
 	}
+	// The lane masks of each tile of an image (all lanes on or off: one tile, 16 channels):
+	// input taps inside the image, outputs inside it.
+	inMasks, outMasks := make([][xis]uint16, tiles), make([][4]uint16, tiles)
+	for r := range tiles {
+		ty, tx := r/g.TW, r%g.TW
+		y0, x0 := 2*ty-1, 2*tx-1
+		for i := 0; i < inTile; i++ {
+			for j := 0; j < inTile; j++ {
+				if y0+i >= 0 && y0+i < g.H && x0+j >= 0 && x0+j < g.W {
+					inMasks[r][4*i+j] = 0xffff
+				}
+			}
+		}
+		for i := 0; i < 2; i++ {
+			for j := 0; j < 2; j++ {
+				if 2*ty+i < g.H && 2*tx+j < g.W {
+					outMasks[r][2*i+j] = 0xffff
+				}
+			}
+		}
+	}
 	parallel.Dynamic(groups, 1, func(lo, hi int) {
 		// V rows are cin apart but the products read ldu columns of each: the last row needs slack.
 		v, z := getBuf(xis*cin*bt+ldu), getBuf(xis*cout*bt)
-		var inMask [xis]uint16
-		var outMask [4]uint16
 		for grp := lo; grp < hi; grp++ {
 			du := getBuf(duSz)
 			dus[grp] = du
@@ -243,28 +262,10 @@ func weightGradFast(s Shape, x, dy, dw []float32) {
 				for t := 0; t < cnt; t++ {
 					b, r := (t0+t)/tiles, (t0+t)%tiles
 					ty, tx := r/g.TW, r%g.TW
-					y0, x0 := 2*ty-1, 2*tx-1
-					for i := 0; i < inTile; i++ {
-						rowIn := y0+i >= 0 && y0+i < g.H
-						for j := 0; j < inTile; j++ {
-							inMask[4*i+j] = 0
-							if rowIn && x0+j >= 0 && x0+j < g.W {
-								inMask[4*i+j] = 0xffff
-							}
-						}
-					}
 					xs := x[b*inSz:]
-					inputChan16(&xs[0], y0*g.W+x0, hw, g.W, cin/lanes, &chanIdx[0], &inMask[0], &(*v)[t*cin], cnt*cin)
-					for i := 0; i < 2; i++ {
-						for j := 0; j < 2; j++ {
-							outMask[2*i+j] = 0
-							if 2*ty+i < g.H && 2*tx+j < g.W {
-								outMask[2*i+j] = 0xffff
-							}
-						}
-					}
+					inputChan16(&xs[0], (2*ty-1)*g.W+2*tx-1, hw, g.W, cin/lanes, &chanIdx[0], &inMasks[r][0], &(*v)[t*cin], cnt*cin)
 					dys := dy[b*outSz:]
-					gradChan16(&dys[0], 2*ty*g.W+2*tx, hw, g.W, cout/lanes, &chanIdx[0], &outMask[0], &(*z)[t*8], cout*cnt, cnt*8)
+					gradChan16(&dys[0], 2*ty*g.W+2*tx, hw, g.W, cout/lanes, &chanIdx[0], &outMasks[r][0], &(*z)[t*8], cout*cnt, cnt*8)
 				}
 				for xi := 0; xi < xis; xi++ {
 					gemm.MulPanels(cout, ldu, cnt, (*z)[xi*cout*cnt:(xi+1)*cout*cnt], (*v)[xi*cin*cnt:], cin,
