@@ -15,7 +15,10 @@ import argparse, json, os, statistics, subprocess
 
 
 def runs_of(cmd):
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    # One thread for the peers' BLAS too: faiss IVF's coarse quantiser multiplies the queries by the
+    # centroids with OpenBLAS, whose threads omp_set_num_threads(1) does not bound.
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
     return [d for d in (json.loads(l) for l in out.splitlines() if l.startswith("{")) if "qps" in d]
 
 
