@@ -357,19 +357,25 @@ func (g *HNSW) searchLayer(sc scorer, ep scored, ef, l int, b *searchBuf, skip f
 	}
 }
 
-// greedy walks level l from ep to a local maximum of the similarity (ef = 1).
-func (g *HNSW) greedy(sc scorer, ep scored, l int) scored {
-	var ids [MaxM]uint32
-	var scores [MaxM]float32
+// greedy walks level l from ep to a local maximum of the similarity (ef = 1). It scores the
+// lists in b's scratch slices: arrays of MaxM on its own stack escaped through the scorer
+// interface, two 1 KiB allocations a level (13% of the CPU of a 69k-vector search at ef 16).
+func (g *HNSW) greedy(sc scorer, ep scored, l int, b *searchBuf) scored {
 	for changed := true; changed; {
 		changed = false
 		ls := g.links(int(ep.id), l)
 		n := min(int(atomic.LoadUint32(&ls[0])), MaxM)
+		ids := b.ids[:0]
 		for j := 0; j < n; j++ {
-			ids[j] = atomic.LoadUint32(&ls[1+j])
+			ids = append(ids, atomic.LoadUint32(&ls[1+j]))
 		}
-		sc.scoreBatch(ids[:n], scores[:n])
-		for j, s := range scores[:n] {
+		b.ids = ids
+		if len(b.scores) < n {
+			b.scores = make([]float32, max(n, g.m0))
+		}
+		scores := b.scores[:n]
+		sc.scoreBatch(ids, scores)
+		for j, s := range scores {
 			if s > ep.s {
 				ep, changed = scored{s, ids[j]}, true
 			}
@@ -397,7 +403,7 @@ func (g *HNSW) searchWith(sc scorer, ef int, skip func(int) bool, b *searchBuf) 
 	node, top := uint32(e>>8), int(e&0xff)
 	ep := scored{sc.score(node), node}
 	for l := top; l > 0; l-- {
-		ep = g.greedy(sc, ep, l)
+		ep = g.greedy(sc, ep, l, b)
 	}
 	b.newTag(g.vec.Len())
 	g.searchLayer(sc, ep, ef, 0, b, skip)
@@ -432,11 +438,11 @@ func (g *HNSW) insert(i int) {
 	q := g.vec.row(i)
 	sc := floatScorer{q, g.vec}
 	ep := scored{sc.score(node), node}
-	for l := top; l > level; l-- {
-		ep = g.greedy(sc, ep, l)
-	}
 	b := getBuf(g.vec.Len())
 	defer searchBufs.Put(b)
+	for l := top; l > level; l-- {
+		ep = g.greedy(sc, ep, l, b)
+	}
 	for l := min(level, top); l >= 0; l-- {
 		b.newTag(g.vec.Len())
 		g.searchLayer(sc, ep, g.efC, l, b, nil)

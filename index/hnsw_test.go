@@ -168,3 +168,26 @@ func TestQuantizeAddsAndDropsCodesOnTheSameGraph(t *testing.T) {
 		t.Error("Quantize(sq8) accepted on an exact index")
 	}
 }
+
+// A graph search in a warm scratch buffer allocates nothing: the greedy descent of the upper
+// levels once allocated its score arrays (they escaped through the scorer interface) on every
+// level of every query.
+func TestGraphSearchDoesNotAllocate(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector's instrumentation allocates")
+	}
+	n, d := 3000, 32
+	v := clustered(n+1, d, 20, 0.35, 3)
+	g := newHNSW(HNSWConfig{Seed: 1}, newChunked(d, v[:n*d]))
+	g.build(0, n, 0, nil)
+	if top := int(g.entry.Load() & 0xff); top < 1 {
+		t.Fatalf("the graph has no upper level (top %d): the test would not walk one", top)
+	}
+	var sc scorer = floatScorer{v[n*d:], g.vec}
+	b := getBuf(n)
+	defer searchBufs.Put(b)
+	g.searchWith(sc, 16, nil, b) // grows b's slices
+	if a := testing.AllocsPerRun(50, func() { g.searchWith(sc, 16, nil, b) }); a != 0 {
+		t.Fatalf("a search allocates %.1f times", a)
+	}
+}

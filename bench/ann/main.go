@@ -3,6 +3,7 @@
 // split it used so that peers.py can measure hnswlib and faiss on the very same data:
 //
 //	go run ./bench/ann -vectors base.npy -out /tmp/annbench [-queries 1000] [-m 16] [-efc 200] [-ef 16,32,64,128,256]
+//	    [-rows N] [-exact-queries 200]
 //
 // The built indexes are saved in -out as ours-exact.idx, ours-none.idx and ours-sq8.idx; with -index, the
 // command only searches one of them (a saved index, the queries and truth of -out), so that
@@ -43,6 +44,8 @@ func main() {
 	prof := flag.String("cpuprofile", "", "write a CPU profile of the searches (with -index)")
 	passes := flag.Int("passes", 10, "passes over the queries (with -index)")
 	maxQ := flag.Int("max-queries", 0, "search only the first this many queries (with -index; 0: all)")
+	rows := flag.Int("rows", 0, "use only the first this many rows of -vectors (0: all), the last -queries of them as queries")
+	exactQ := flag.Int("exact-queries", 200, "queries timed by exact search on one core (0: none)")
 	flag.Parse()
 	if *load != "" {
 		if err := searchSaved(*load, *out, *efs, *prof, *passes, *maxQ); err != nil {
@@ -51,7 +54,7 @@ func main() {
 		}
 		return
 	}
-	if err := run(*vecPath, *out, *nq, *m, *efc, *efs, *quant); err != nil {
+	if err := run(*vecPath, *out, *nq, *m, *efc, *efs, *quant, *rows, *exactQ); err != nil {
 		fmt.Fprintln(os.Stderr, "ann:", err)
 		os.Exit(1)
 	}
@@ -77,7 +80,7 @@ func procField(path, name string) float64 {
 	return 0
 }
 
-func run(vecPath, out string, nq, m, efc int, efs, quant string) error {
+func run(vecPath, out string, nq, m, efc int, efs, quant string, rows, exactQ int) error {
 	a, err := data.ReadNPYFile(vecPath)
 	if err != nil {
 		return err
@@ -86,7 +89,13 @@ func run(vecPath, out string, nq, m, efc int, efs, quant string) error {
 		return fmt.Errorf("%s: want a 2-d array", vecPath)
 	}
 	n, d := a.Shape[0], a.Shape[1]
-	v := a.Data
+	if rows > 0 && rows < n {
+		n = rows
+	}
+	if nq <= 0 || nq >= n {
+		return fmt.Errorf("-queries %d: want between 1 and the %d rows less one", nq, n)
+	}
+	v := a.Data[:n*d]
 	for i := 0; i < n; i++ {
 		index.Normalize(v[i*d : (i+1)*d])
 	}
@@ -125,16 +134,17 @@ func run(vecPath, out string, nq, m, efc int, efs, quant string) error {
 	}
 	emit(map[string]any{"what": "truth", "n": nb, "d": d, "queries": nq, "seconds": time.Since(start).Seconds()})
 	procs := runtime.GOMAXPROCS(0)
-	runtime.GOMAXPROCS(1)
-	start = time.Now()
-	ne := min(nq, 200)
-	for i := 0; i < ne; i++ {
-		if _, err := x.Search(queries[i*d:(i+1)*d], k); err != nil {
-			return err
+	if ne := min(nq, exactQ); ne > 0 {
+		runtime.GOMAXPROCS(1)
+		start = time.Now()
+		for i := 0; i < ne; i++ {
+			if _, err := x.Search(queries[i*d:(i+1)*d], k); err != nil {
+				return err
+			}
 		}
+		emit(map[string]any{"what": "exact", "qps": float64(ne) / time.Since(start).Seconds(), "bytes_per_vector": 4*d + 4})
+		runtime.GOMAXPROCS(procs)
 	}
-	emit(map[string]any{"what": "exact", "qps": float64(ne) / time.Since(start).Seconds(), "bytes_per_vector": 4*d + 4})
-	runtime.GOMAXPROCS(procs)
 	if err := x.Save(filepath.Join(out, "ours-exact.idx")); err != nil {
 		return err
 	}
