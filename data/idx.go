@@ -11,10 +11,11 @@ import (
 	"path/filepath"
 )
 
-// MaxArrayBytes bounds the size that an IDX, CIFAR or .npy header may announce (4 GiB), so that
+// MaxArrayBytes bounds the size that an IDX, CIFAR or .npy header may announce (64 GiB: ten
+// million 128-d float32 vectors are 5.1 GB, and a 4 GiB bound refused them), so that
 // a corrupt header cannot make a reader allocate without limit. Data is read incrementally, so
 // memory follows the bytes actually present, never the header's claim.
-const MaxArrayBytes = 4 << 30
+const MaxArrayBytes = 64 << 30
 
 // IDX magic numbers of the two files of an MNIST-style dataset.
 const (
