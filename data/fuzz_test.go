@@ -2,6 +2,8 @@ package data
 
 import (
 	"bytes"
+	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -158,8 +160,22 @@ func FuzzReadNPY(f *testing.F) {
 	f.Add(npyFile("<i8", "(3,)", le([]int64{1, 2, 3})))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		a, err := ReadNPY(bytes.NewReader(b), "fuzz")
+		// Read as a file of known size (ReadNPYFile's path, which decodes block by block when
+		// the size matches the header): the same answer.
+		af, errf := readNPY(bytes.NewReader(b), "fuzz", int64(len(b)))
+		if (err == nil) != (errf == nil) {
+			t.Fatalf("as a stream: %v; as a file of %d bytes: %v", err, len(b), errf)
+		}
 		if err != nil {
 			return
+		}
+		if len(af.Data) != len(a.Data) || fmt.Sprint(af.Shape) != fmt.Sprint(a.Shape) {
+			t.Fatalf("as a stream: shape %v; as a file: %v", a.Shape, af.Shape)
+		}
+		for i := range a.Data {
+			if math.Float32bits(a.Data[i]) != math.Float32bits(af.Data[i]) {
+				t.Fatalf("value %d: %v as a stream, %v as a file", i, a.Data[i], af.Data[i])
+			}
 		}
 		n := 1
 		for _, d := range a.Shape {

@@ -31,7 +31,13 @@ var (
 // integers of 1–8 bytes, or bool, little-endian and in C order, converting the values to
 // float32 as they are (no scaling). Fortran order, big-endian and other dtypes are errors, as
 // is a body shorter or longer than the header says. name is used in error messages.
-func ReadNPY(r io.Reader, name string) (*NPYArray, error) {
+func ReadNPY(r io.Reader, name string) (*NPYArray, error) { return readNPY(r, name, -1) }
+
+// readNPY is ReadNPY; fileSize, when not negative, is the size of the whole file r reads. When the
+// file holds exactly the body its header announces, the values are decoded straight into the
+// result block by block, so reading takes the array's memory once (a 5 GB set of vectors
+// otherwise passed through a byte buffer of its own size first).
+func readNPY(r io.Reader, name string, fileSize int64) (*NPYArray, error) {
 	br := bufio.NewReader(r)
 	var pre [8]byte
 	if _, err := io.ReadFull(br, pre[:]); err != nil {
@@ -59,6 +65,12 @@ func ReadNPY(r io.Reader, name string) (*NPYArray, error) {
 	}
 	if hlen > 1<<20 {
 		return nil, fmt.Errorf("reading npy %s: header of %d bytes", name, hlen)
+	}
+	headerBytes := int64(len(pre)) + int64(hlen)
+	if pre[6] == 1 {
+		headerBytes += 2
+	} else {
+		headerBytes += 4
 	}
 	hb := make([]byte, hlen)
 	if _, err := io.ReadFull(br, hb); err != nil {
@@ -116,6 +128,21 @@ func ReadNPY(r io.Reader, name string) (*NPYArray, error) {
 	if nbytes > MaxArrayBytes {
 		return nil, fmt.Errorf("reading npy %s: shape %v of %s is over the %d-byte limit", name, a.Shape, dt, int64(MaxArrayBytes))
 	}
+	if fileSize >= 0 && fileSize-headerBytes == nbytes {
+		a.Data = make([]float32, total)
+		buf := make([]byte, (1<<16)/size*size)
+		for i := 0; i < len(a.Data); {
+			n := min(len(buf)/size, len(a.Data)-i)
+			if _, err := io.ReadFull(br, buf[:n*size]); err != nil {
+				return nil, fmt.Errorf("reading npy %s: %w", name, noEOF(err))
+			}
+			for j := 0; j < n; j++ {
+				a.Data[i+j] = conv(buf[j*size:])
+			}
+			i += n
+		}
+		return a, nil
+	}
 	body, err := io.ReadAll(io.LimitReader(br, nbytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("reading npy %s: %w", name, err)
@@ -169,7 +196,11 @@ func ReadNPYFile(path string) (*NPYArray, error) {
 		return nil, err
 	}
 	defer f.Close()
-	return ReadNPY(f, path)
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() {
+		return ReadNPY(f, path)
+	}
+	return readNPY(f, path, st.Size())
 }
 
 // WriteNPY writes a rows×cols float32 matrix (row-major, len(data) == rows*cols) as a

@@ -86,13 +86,7 @@ func le(vals ...any) []byte {
 }
 
 func TestReadNPY(t *testing.T) {
-	tests := []struct {
-		name    string
-		in      []byte
-		shape   []int
-		data    []float32
-		wantErr string
-	}{
+	tests := []npyCase{
 		{"float32 matrix", npyFile("<f4", "(2, 2)", le([]float32{1, 2, 3, 4.5})), []int{2, 2}, []float32{1, 2, 3, 4.5}, ""},
 		{"float64 vector", npyFile("<f8", "(3,)", le([]float64{1, -2, 0.25})), []int{3}, []float32{1, -2, 0.25}, ""},
 		{"int64", npyFile("<i8", "(2,)", le([]int64{-7, 9})), []int{2}, []float32{-7, 9}, ""},
@@ -108,24 +102,85 @@ func TestReadNPY(t *testing.T) {
 		{"huge shape", npyFile("<f8", "(1000000, 1000000)", nil), nil, nil, "limit"},
 		{"bad magic", []byte("PK\x03\x04 a zip file"), nil, nil, "bad magic"},
 		{"empty file", nil, nil, nil, "header"},
+		{"float32, several read blocks", npyFile("<f4", "(40001,)", le(ramp32(40001))), []int{40001}, ramp32(40001), ""},
+		{"float64, several read blocks", npyFile("<f8", "(3, 7001)", le(ramp64(21003))), []int{3, 7001}, ramp32(21003), ""},
+		{"uint8, several read blocks", npyFile("|u1", "(70000,)", ramp8(70000)), []int{70000}, ramp8f(70000), ""},
 	}
+	// Every case through a reader, and through a file: ReadNPYFile decodes a file whose size
+	// matches its header straight into the result, block by block.
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			a, err := ReadNPY(bytes.NewReader(tc.in), "a.npy")
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !strings.Contains(err.Error(), "a.npy") {
-					t.Fatalf("err = %v, want one naming a.npy containing %q", err, tc.wantErr)
-				}
-				return
-			}
-			if err != nil {
+			tc.check(t, a, err)
+			p := filepath.Join(t.TempDir(), "a.npy")
+			if err := os.WriteFile(p, tc.in, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			if len(a.Shape) != len(tc.shape) || maxDiff(a.Data, tc.data) != 0 {
-				t.Fatalf("shape %v data %v", a.Shape, a.Data)
-			}
+			a, err = ReadNPYFile(p)
+			tc.check(t, a, err)
 		})
 	}
+}
+
+type npyCase struct {
+	name    string
+	in      []byte
+	shape   []int
+	data    []float32
+	wantErr string
+}
+
+func (tc npyCase) check(t *testing.T, a *NPYArray, err error) {
+	t.Helper()
+	if tc.wantErr != "" {
+		if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !strings.Contains(err.Error(), "a.npy") {
+			t.Fatalf("err = %v, want one naming a.npy containing %q", err, tc.wantErr)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a.Shape) != len(tc.shape) || len(a.Data) != len(tc.data) || maxDiff(a.Data, tc.data) != 0 {
+		t.Fatalf("shape %v, %d values", a.Shape, len(a.Data))
+	}
+	for i, d := range tc.shape {
+		if a.Shape[i] != d {
+			t.Fatalf("shape %v, want %v", a.Shape, tc.shape)
+		}
+	}
+}
+
+func ramp32(n int) []float32 {
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = float32(i)*0.5 - 7
+	}
+	return v
+}
+
+func ramp64(n int) []float64 {
+	v := make([]float64, n)
+	for i := range v {
+		v[i] = float64(i)*0.5 - 7
+	}
+	return v
+}
+
+func ramp8(n int) []byte {
+	v := make([]byte, n)
+	for i := range v {
+		v[i] = byte(i * 7)
+	}
+	return v
+}
+
+func ramp8f(n int) []float32 {
+	v := make([]float32, n)
+	for i, b := range ramp8(n) {
+		v[i] = float32(b)
+	}
+	return v
 }
 
 func TestWriteNPYRoundTrip(t *testing.T) {
