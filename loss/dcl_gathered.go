@@ -106,22 +106,6 @@ func dclGathered(op string, z *autodiff.Var, blocks, block int, tau, sigma float
 			row[p] = float32(-wi)
 		}
 	})
-	var total float64
-	for _, v := range rowLoss {
-		total += v
-	}
-	out.Data()[0] = float32(total / float64(na))
-
-	if out.RequiresGrad() {
-		out.SetBackward(func() {
-			// As NTXentGathered: dL/ds_ib = c·G_ib, c = g/(2nτ); dL/du = c·Gᵀ·u_A on every row,
-			// plus c·G·u on the anchor rows.
-			c := out.Grad.Data[0] * inv / float32(na)
-			gu := tp.Alloc(false, m, d).Data
-			blas.Sgemm(true, false, m, d, na, c, s, m, ua, d, 0, gu, d)
-			blas.Sgemm(false, false, na, d, m, c, s, m, u, d, 1, gu[a0*d:], d)
-			normalizeBackward(z.GradBuf(), gu, u, r, m, d)
-		})
-	}
+	finishGathered(out, z, rowLoss, s, u, r, m, d, a0, inv)
 	return out
 }

@@ -59,22 +59,32 @@ func NTXentGathered(z *autodiff.Var, blocks, block int, tau float32) *autodiff.V
 			row[p] -= 1
 		}
 	})
+	finishGathered(out, z, rowLoss, s, u, r, m, d, a0, inv)
+	return out
+}
+
+// finishGathered completes a gathered loss (NTXentGathered, DCLGathered): out becomes the mean of
+// the anchors' rowLoss, and its backward maps s, which holds G = dL_a/d(s_ab/τ) for this rank's
+// na anchors (rows a0…a0+na−1 of the m rows of z) against every row, back to z through the row
+// normalisation u = z/r. With c = g/(na·τ) and s_ib = u_{a0+i}·u_b, dL/du = c·Gᵀ·u_A on every
+// row, plus c·G·u on the anchor rows.
+func finishGathered(out, z *autodiff.Var, rowLoss []float64, s, u, r []float32, m, d, a0 int, inv float32) {
+	na := len(rowLoss)
 	var total float64
 	for _, v := range rowLoss {
 		total += v
 	}
 	out.Data()[0] = float32(total / float64(na))
-
-	if out.RequiresGrad() {
-		out.SetBackward(func() {
-			// dL/ds_ib = c·G_ib, c = g/(2nτ); s_ib = u_{a0+i}·u_b, so dL/du = c·Gᵀ·u_A on every
-			// row, plus c·G·u on the anchor rows.
-			c := out.Grad.Data[0] * inv / float32(na)
-			gu := tp.Alloc(false, m, d).Data
-			blas.Sgemm(true, false, m, d, na, c, s, m, ua, d, 0, gu, d)
-			blas.Sgemm(false, false, na, d, m, c, s, m, u, d, 1, gu[a0*d:], d)
-			normalizeBackward(z.GradBuf(), gu, u, r, m, d)
-		})
+	if !out.RequiresGrad() {
+		return
 	}
-	return out
+	tp := out.Tape()
+	ua := u[a0*d : (a0+na)*d]
+	out.SetBackward(func() {
+		c := out.Grad.Data[0] * inv / float32(na)
+		gu := tp.Alloc(false, m, d).Data
+		blas.Sgemm(true, false, m, d, na, c, s, m, ua, d, 0, gu, d)
+		blas.Sgemm(false, false, na, d, m, c, s, m, u, d, 1, gu[a0*d:], d)
+		normalizeBackward(z.GradBuf(), gu, u, r, m, d)
+	})
 }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/contrastive-go/contrastive/internal/mpitest"
-	"github.com/contrastive-go/contrastive/modeldir"
 )
 
 const knnRefEnv = "CONTRASTIVE_DIST_KNN_REF"
@@ -139,17 +138,4 @@ func TestKNNMonitorDuringDataParallelRun(t *testing.T) {
 }
 
 // knnScores returns the knn_top1 values of a run's metrics, in order.
-func knnScores(t *testing.T, dir string) []float64 {
-	t.Helper()
-	lines, err := modeldir.ReadMetrics(filepath.Join(dir, modeldir.MetricsFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []float64
-	for _, l := range lines {
-		if v, ok := l["knn_top1"]; ok {
-			out = append(out, v)
-		}
-	}
-	return out
-}
+func knnScores(t *testing.T, dir string) []float64 { return metricValues(t, dir, "knn_top1") }

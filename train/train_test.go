@@ -35,7 +35,10 @@ func tinyConfig(dataDir, out string) Config {
 	return cfg
 }
 
-func losses(t *testing.T, dir string) []float64 {
+func losses(t *testing.T, dir string) []float64 { return metricValues(t, dir, "loss") }
+
+// metricValues returns the values of one key in a run's metrics.jsonl, in order.
+func metricValues(t *testing.T, dir, key string) []float64 {
 	t.Helper()
 	lines, err := modeldir.ReadMetrics(filepath.Join(dir, modeldir.MetricsFile))
 	if err != nil {
@@ -43,7 +46,7 @@ func losses(t *testing.T, dir string) []float64 {
 	}
 	var out []float64
 	for _, l := range lines {
-		if v, ok := l["loss"]; ok {
+		if v, ok := l[key]; ok {
 			out = append(out, v)
 		}
 	}
