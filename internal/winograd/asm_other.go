@@ -4,7 +4,7 @@ package winograd
 
 const haveAsm = false
 
-func input16(x *float32, idx *int32, masks *uint16, hw, w, nc int, v *float32, ldv, xis int) {
+func input16r(x *float32, grp *rowGroup, hw, w, nc int, v *float32, ldv, xis int) {
 	panic("unreachable")
 }
 
@@ -12,11 +12,11 @@ func inputChan16(x *float32, off, hw, w, ng int, idx *int32, masks *uint16, v *f
 	panic("unreachable")
 }
 
-func output16(m *float32, ldm, xis, nc int, y *float32, hw, w int, idx *int32, masks *uint16, bias *float32) {
+func output16r(m *float32, ldm, xis, nc int, y *float32, hw, w int, grp *rowGroup, bias *float32) {
 	panic("unreachable")
 }
 
-func output16Acc(m *float32, ldm, xis, nc int, y *float32, hw, w int, idx *int32, masks *uint16, bias *float32) {
+func output16rAcc(m *float32, ldm, xis, nc int, y *float32, hw, w int, grp *rowGroup, bias *float32) {
 	panic("unreachable")
 }
 

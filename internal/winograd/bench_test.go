@@ -25,22 +25,23 @@ func BenchmarkTransforms(b *testing.B) {
 		bias := make([]float32, c)
 		hw := h * w
 		per := float64(total * c)
-		b.Run(fmt.Sprintf("input16/tiles=%d", total), func(b *testing.B) {
-			var tg tileGroup
+		groups := g.rowGroups(nil, 0, total, c*hw, c*hw)
+		b.Run(fmt.Sprintf("input16r/tiles=%d", total), func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
-				for t0 := 0; t0 < ld; t0 += lanes {
-					g.group(&tg, t0, total, c*hw, c*hw)
-					input16(&x[0], &tg.in[0], &tg.inMask[0], hw, w, c, &v[t0], ld, c*ld)
+				col := 0
+				for k := range groups {
+					input16r(&x[0], &groups[k], hw, w, c, &v[col], ld, c*ld)
+					col += groups[k].n
 				}
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/per, "ns/tile-chan")
 		})
-		b.Run(fmt.Sprintf("output16/tiles=%d", total), func(b *testing.B) {
-			var tg tileGroup
+		b.Run(fmt.Sprintf("output16r/tiles=%d", total), func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
-				for t0 := 0; t0 < total; t0 += lanes {
-					g.group(&tg, t0, total, c*hw, c*hw)
-					output16(&v[t0], ld, c*ld, c, &x[0], hw, w, &tg.out[0], &tg.outMsk[0], &bias[0])
+				col := 0
+				for k := range groups {
+					output16r(&v[col], ld, c*ld, c, &x[0], hw, w, &groups[k], &bias[0])
+					col += groups[k].n
 				}
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/per, "ns/tile-chan")

@@ -85,6 +85,14 @@ func TestAgainstDirect(t *testing.T) {
 		{N: 5, Cin: 32, Cout: 16, H: 4, W: 4},
 		{N: 2, Cin: 64, Cout: 48, H: 3, W: 6},
 		{N: 20, Cin: 16, Cout: 16, H: 2, W: 1},
+		// The AVX-512 path's tile-row groups: rows of 14, 15, 16 and 17 tiles (one-segment groups
+		// and the rest of a row split off), of 7 and of 4 (two segments), odd and even sides.
+		{N: 3, Cin: 16, Cout: 32, H: 9, W: 28},
+		{N: 2, Cin: 16, Cout: 16, H: 5, W: 30},
+		{N: 2, Cin: 16, Cout: 16, H: 4, W: 31},
+		{N: 2, Cin: 32, Cout: 16, H: 3, W: 33},
+		{N: 3, Cin: 16, Cout: 16, H: 13, W: 13},
+		{N: 5, Cin: 16, Cout: 16, H: 8, W: 8},
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, s := range shapes {

@@ -5,14 +5,15 @@ import (
 	"github.com/contrastive-go/contrastive/parallel"
 )
 
-// The AVX-512 path. Its transforms (transform_amd64.s) gather the tiles' values straight from
-// the NCHW tensors with lane masks for the padding and partial tiles, and write the 16 products'
-// operands in the layouts the 8×48 micro-kernel reads (gemm.MulPanels), so nothing is packed or
-// padded in between:
+// The AVX-512 path. Its transforms (transform_amd64.s, rows_amd64.s) read the tiles' values
+// straight from the NCHW tensors with lane masks for the padding and partial tiles, and write
+// the 16 products' operands in the layouts the 8×48 micro-kernel reads (gemm.MulPanels), so
+// nothing is packed or padded in between:
 //
 //   - forward and input gradient: the filters as 8-row panels Ũ_ξ[o/8][c][o%8]; the input
-//     transform V_ξ[c][t] for 16 tiles at a time (one lane per tile), read in place as B; the
-//     products M_ξ[o][t], 16 tiles at a time to the output transform, which scatters them.
+//     transform V_ξ[c][t] for a tile-row group of up to 16 tiles at a time (one lane per tile,
+//     see rows.go), read in place as B; the products M_ξ[o][t], a group at a time to the output
+//     transform, which writes whole output rows.
 //   - weight gradient: V_ξ[t][c] for 16 channels at a time (one lane per channel), read in place
 //     as B, and Z_ξ = A dY Aᵀ as 8-row panels Z_ξ[o/8][t][o%8], 16 channels at a time.
 //
@@ -83,54 +84,6 @@ func filterTile32(g *[9]float32, rotate bool) (u [xis]float32) {
 	return u
 }
 
-// tileGroup is the gather indices and masks of 16 consecutive tiles of a chunk.
-type tileGroup struct {
-	in     [lanes]int32 // input: offset of each tile's window origin (row −1, column −1)
-	inMask [xis]uint16  // input: lanes of each tap inside the image
-	out    [lanes]int32 // output: offset of each tile's top-left output
-	outMsk [4]uint16    // output: lanes of each of the tile's four outputs inside the image
-}
-
-// group fills tg for tiles t0..t0+15 of a chunk of images of inSz and outSz floats (lanes past
-// tiles·nb are off).
-func (g Geom) group(tg *tileGroup, t0, total, inSz, outSz int) {
-	*tg = tileGroup{}
-	tiles := g.Tiles()
-	for l := 0; l < lanes; l++ {
-		t := t0 + l
-		if t >= total {
-			break
-		}
-		b, r := t/tiles, t%tiles
-		ty, tx := r/g.TW, r%g.TW
-		y0, x0 := 2*ty-1, 2*tx-1
-		tg.in[l] = int32(b*inSz + y0*g.W + x0)
-		for i := 0; i < inTile; i++ {
-			if y := y0 + i; y < 0 || y >= g.H {
-				continue
-			}
-			for j := 0; j < inTile; j++ {
-				if x := x0 + j; x >= 0 && x < g.W {
-					tg.inMask[4*i+j] |= 1 << l
-				}
-			}
-		}
-		tg.out[l] = int32(b*outSz + 2*ty*g.W + 2*tx)
-		bit := uint16(1) << l
-		row1, col1 := 2*ty+1 < g.H, 2*tx+1 < g.W
-		tg.outMsk[0] |= bit
-		if col1 {
-			tg.outMsk[1] |= bit
-		}
-		if row1 {
-			tg.outMsk[2] |= bit
-			if col1 {
-				tg.outMsk[3] |= bit
-			}
-		}
-	}
-}
-
 // Block sizes of the AVX-512 path (variables so that tests can exercise every path).
 var (
 	// BlockFloats bounds one block's transformed input and products, 16·(Cin+Cout)·tiles floats,
@@ -169,8 +122,10 @@ func productsFast(n, cin, cout int, g Geom, x, up, bias, y []float32, accumulate
 	}
 	blocks := (total + bt - 1) / bt
 	parallel.Dynamic(blocks, 1, func(lo, hi int) {
-		var tg tileGroup
-		v, m := getBuf(xis*cin*bt), getBuf(xis*cout*bt)
+		var groups []rowGroup
+		// The output transform reads 16 lanes from each group's first column: the last row of
+		// the products needs slack.
+		v, m := getBuf(xis*cin*bt), getBuf(xis*cout*bt+lanes)
 		for blk := lo; blk < hi; blk++ {
 			t0 := blk * bt
 			cnt := min(bt, total-t0)
@@ -178,21 +133,29 @@ func productsFast(n, cin, cout int, g Geom, x, up, bias, y []float32, accumulate
 			b0 := t0 / tiles // the block's first image: offsets are from it
 			first := t0 - b0*tiles
 			xs, ys := x[b0*inSz:], y[b0*outSz:]
-			for l0 := 0; l0 < ld; l0 += lanes {
-				g.group(&tg, first+l0, first+cnt, inSz, outSz)
-				input16(&xs[0], &tg.in[0], &tg.inMask[0], hw, g.W, cin, &(*v)[l0], ld, cin*ld)
+			groups = g.rowGroups(groups[:0], first, cnt, inSz, outSz)
+			col := 0
+			for i := range groups {
+				input16r(&xs[0], &groups[i], hw, g.W, cin, &(*v)[col], ld, cin*ld)
+				col += groups[i].n
+			}
+			if ld > cnt { // the panels' last columns: zeros rather than stale values
+				for r := 0; r < xis*cin; r++ {
+					clear((*v)[r*ld+cnt : (r+1)*ld])
+				}
 			}
 			for xi := 0; xi < xis; xi++ {
 				gemm.MulPanels(cout, ld, cin, up[xi*cout*cin:(xi+1)*cout*cin], (*v)[xi*cin*ld:(xi+1)*cin*ld], ld,
 					(*m)[xi*cout*ld:(xi+1)*cout*ld], ld, false)
 			}
-			for l0 := 0; l0 < cnt; l0 += lanes {
-				g.group(&tg, first+l0, first+cnt, inSz, outSz)
+			col = 0
+			for i := range groups {
 				if accumulate {
-					output16Acc(&(*m)[l0], ld, cout*ld, cout, &ys[0], hw, g.W, &tg.out[0], &tg.outMsk[0], &bias[0])
+					output16rAcc(&(*m)[col], ld, cout*ld, cout, &ys[0], hw, g.W, &groups[i], &bias[0])
 				} else {
-					output16(&(*m)[l0], ld, cout*ld, cout, &ys[0], hw, g.W, &tg.out[0], &tg.outMsk[0], &bias[0])
+					output16r(&(*m)[col], ld, cout*ld, cout, &ys[0], hw, g.W, &groups[i], &bias[0])
 				}
+				col += groups[i].n
 			}
 		}
 		putBuf(v)

@@ -4,28 +4,9 @@
 // 2×2 output-gradient) window; its mask is masks[4i+j] (masks[2i+j] for the 2×2 window), a
 // 16-bit lane mask: lanes off read zero and nothing outside the window's image.
 
-// GCOL gathers column j (byte displacement disp) of the four rows (index vectors Z28..Z31 on
-// base SI, masks at byte offsets m0..m3 of R8) and writes the column of t = Bᵀ d:
+// GCOLR gathers column j (byte displacement disp) of the four rows (bases SI, AX, BX, DX, one
+// index vector Z31, masks at byte offsets m0..m3 of R8) and writes the column of t = Bᵀ d:
 // t0 = d0 − d2, t1 = d1 + d2, t2 = d2 − d1, t3 = d1 − d3.
-#define GCOL(disp, m0, m1, m2, m3, t0, t1, t2, t3) \
-	VPXORD     Z24, Z24, Z24;                \
-	KMOVW      m0(R8), K1;                   \
-	VGATHERDPS disp(SI)(Z28*4), K1, Z24;     \
-	VPXORD     Z25, Z25, Z25;                \
-	KMOVW      m1(R8), K2;                   \
-	VGATHERDPS disp(SI)(Z29*4), K2, Z25;     \
-	VPXORD     Z26, Z26, Z26;                \
-	KMOVW      m2(R8), K3;                   \
-	VGATHERDPS disp(SI)(Z30*4), K3, Z26;     \
-	VPXORD     Z27, Z27, Z27;                \
-	KMOVW      m3(R8), K4;                   \
-	VGATHERDPS disp(SI)(Z31*4), K4, Z27;     \
-	VSUBPS     Z26, Z24, t0;                 \
-	VADDPS     Z26, Z25, t1;                 \
-	VSUBPS     Z25, Z26, t2;                 \
-	VSUBPS     Z27, Z25, t3
-
-// GCOLR is GCOL with the four rows on bases SI, AX, BX, DX and one index vector Z31.
 #define GCOLR(disp, m0, m1, m2, m3, t0, t1, t2, t3) \
 	VPXORD     Z24, Z24, Z24;                \
 	KMOVW      m0(R8), K1;                   \
@@ -57,101 +38,6 @@
 	VMOVUPS Z19, (R10)(R12*1);   \
 	LEAQ    (R10)(R11*4), R10
 
-// OUTCORE loads the 16 products of one output channel (ξ rows based at SI, stride R11, 3·stride
-// R12) and computes its four output vectors plus the bias at (DX):
-// Z24 = y00, Z25 = y01, Z16 = y10, Z17 = y11, from s0j = m0j + m1j + m2j, s1j = m1j − m2j − m3j,
-// y·0 = s·0 + s·1 + s·2, y·1 = s·1 − s·2 − s·3.
-#define OUTCORE \
-	MOVQ    SI, R10;              \
-	VMOVUPS (R10), Z0;            \
-	VMOVUPS (R10)(R11*1), Z1;     \
-	VMOVUPS (R10)(R11*2), Z2;     \
-	VMOVUPS (R10)(R12*1), Z3;     \
-	LEAQ    (R10)(R11*4), R10;    \
-	VMOVUPS (R10), Z4;            \
-	VMOVUPS (R10)(R11*1), Z5;     \
-	VMOVUPS (R10)(R11*2), Z6;     \
-	VMOVUPS (R10)(R12*1), Z7;     \
-	LEAQ    (R10)(R11*4), R10;    \
-	VMOVUPS (R10), Z8;            \
-	VMOVUPS (R10)(R11*1), Z9;     \
-	VMOVUPS (R10)(R11*2), Z10;    \
-	VMOVUPS (R10)(R12*1), Z11;    \
-	LEAQ    (R10)(R11*4), R10;    \
-	VMOVUPS (R10), Z12;           \
-	VMOVUPS (R10)(R11*1), Z13;    \
-	VMOVUPS (R10)(R11*2), Z14;    \
-	VMOVUPS (R10)(R12*1), Z15;    \
-	VADDPS  Z4, Z0, Z16;          \
-	VADDPS  Z8, Z16, Z16;         \
-	VADDPS  Z5, Z1, Z17;          \
-	VADDPS  Z9, Z17, Z17;         \
-	VADDPS  Z6, Z2, Z18;          \
-	VADDPS  Z10, Z18, Z18;        \
-	VADDPS  Z7, Z3, Z19;          \
-	VADDPS  Z11, Z19, Z19;        \
-	VSUBPS  Z8, Z4, Z20;          \
-	VSUBPS  Z12, Z20, Z20;        \
-	VSUBPS  Z9, Z5, Z21;          \
-	VSUBPS  Z13, Z21, Z21;        \
-	VSUBPS  Z10, Z6, Z22;         \
-	VSUBPS  Z14, Z22, Z22;        \
-	VSUBPS  Z11, Z7, Z23;         \
-	VSUBPS  Z15, Z23, Z23;        \
-	VBROADCASTSS (DX), Z26;       \
-	VADDPS  Z17, Z16, Z24;        \
-	VADDPS  Z18, Z24, Z24;        \
-	VADDPS  Z26, Z24, Z24;        \
-	VSUBPS  Z18, Z17, Z25;        \
-	VSUBPS  Z19, Z25, Z25;        \
-	VADDPS  Z26, Z25, Z25;        \
-	VADDPS  Z21, Z20, Z16;        \
-	VADDPS  Z22, Z16, Z16;        \
-	VADDPS  Z26, Z16, Z16;        \
-	VSUBPS  Z22, Z21, Z17;        \
-	VSUBPS  Z23, Z17, Z17;        \
-	VADDPS  Z26, Z17, Z17
-
-// SCAT stores val at disp(DI)(ix*4) in the lanes of mask register mk.
-#define SCAT(val, mk, disp, ix) \
-	KMOVW       mk, K5;                  \
-	VSCATTERDPS val, K5, disp(DI)(ix*4)
-
-// SCATACC adds val to disp(DI)(ix*4) in the lanes of mask register mk.
-#define SCATACC(val, mk, disp, ix) \
-	VPXORD      Z27, Z27, Z27;           \
-	KMOVW       mk, K5;                  \
-	VGATHERDPS  disp(DI)(ix*4), K5, Z27; \
-	VADDPS      Z27, val, val;           \
-	KMOVW       mk, K5;                  \
-	VSCATTERDPS val, K5, disp(DI)(ix*4)
-
-// OUTSETUP loads output16's arguments: products SI (row stride R13, ξ stride R11/R12), channels
-// CX, output DI (plane stride R9), index vectors Z28 (row 0) and Z29 (row 1), masks K1..K4,
-// bias DX.
-#define OUTSETUP \
-	MOVQ         m+0(FP), SI;       \
-	MOVQ         ldm+8(FP), R13;    \
-	SHLQ         $2, R13;           \
-	MOVQ         xis+16(FP), R11;   \
-	SHLQ         $2, R11;           \
-	LEAQ         (R11)(R11*2), R12; \
-	MOVQ         nc+24(FP), CX;     \
-	MOVQ         y+32(FP), DI;      \
-	MOVQ         hw+40(FP), R9;     \
-	SHLQ         $2, R9;            \
-	MOVQ         w+48(FP), BX;      \
-	MOVQ         idx+56(FP), AX;    \
-	VMOVDQU32    (AX), Z28;         \
-	VPBROADCASTD BX, Z27;           \
-	VPADDD       Z27, Z28, Z29;     \
-	MOVQ         masks+64(FP), R8;  \
-	KMOVW        0(R8), K1;         \
-	KMOVW        2(R8), K2;         \
-	KMOVW        4(R8), K3;         \
-	KMOVW        6(R8), K4;         \
-	MOVQ         bias+72(FP), DX
-
 // ZROW stores row i of Z (ξ = 4i..4i+3: za..zd, their low halves ya..yd) as two 8-lane halves:
 // low at R10 (ξ stride R11, 3·stride R12), high at DX; then moves both bases to row i+1.
 #define ZROW(za, ya, zb, yb, zc, yc, zd, yd) \
@@ -169,44 +55,6 @@
 	VMOVUPS       Y25, (DX)(R12*1);     \
 	LEAQ          (R10)(R11*4), R10;    \
 	LEAQ          (DX)(R11*4), DX
-
-// func input16(x *float32, idx *int32, masks *uint16, hw, w, nc int, v *float32, ldv, xis int)
-TEXT ·input16(SB), NOSPLIT, $0-72
-	MOVQ x+0(FP), SI
-	MOVQ idx+8(FP), AX
-	MOVQ masks+16(FP), R8
-	MOVQ hw+24(FP), R9
-	SHLQ $2, R9
-	MOVQ w+32(FP), BX
-	MOVQ nc+40(FP), CX
-	MOVQ v+48(FP), DI
-	MOVQ ldv+56(FP), R13
-	SHLQ $2, R13
-	MOVQ xis+64(FP), R11
-	SHLQ $2, R11
-	LEAQ (R11)(R11*2), R12
-	VMOVDQU32    (AX), Z28
-	VPBROADCASTD BX, Z27
-	VPADDD       Z27, Z28, Z29
-	VPADDD       Z27, Z29, Z30
-	VPADDD       Z27, Z30, Z31
-
-in16loop:
-	GCOL(0, 0, 8, 16, 24, Z0, Z4, Z8, Z12)
-	GCOL(4, 2, 10, 18, 26, Z1, Z5, Z9, Z13)
-	GCOL(8, 4, 12, 20, 28, Z2, Z6, Z10, Z14)
-	GCOL(12, 6, 14, 22, 30, Z3, Z7, Z11, Z15)
-	MOVQ DI, R10
-	VROW(Z0, Z1, Z2, Z3)
-	VROW(Z4, Z5, Z6, Z7)
-	VROW(Z8, Z9, Z10, Z11)
-	VROW(Z12, Z13, Z14, Z15)
-	ADDQ R9, SI
-	ADDQ R13, DI
-	DECQ CX
-	JNZ  in16loop
-	VZEROUPPER
-	RET
 
 // func inputChan16(x *float32, off, hw, w, ng int, idx *int32, masks *uint16, v *float32, xis int)
 TEXT ·inputChan16(SB), NOSPLIT, $0-72
@@ -246,42 +94,6 @@ inc16loop:
 	ADDQ $64, DI
 	DECQ CX
 	JNZ  inc16loop
-	VZEROUPPER
-	RET
-
-// func output16(m *float32, ldm, xis, nc int, y *float32, hw, w int, idx *int32, masks *uint16, bias *float32)
-TEXT ·output16(SB), NOSPLIT, $0-80
-	OUTSETUP
-
-out16loop:
-	OUTCORE
-	SCAT(Z24, K1, 0, Z28)
-	SCAT(Z25, K2, 4, Z28)
-	SCAT(Z16, K3, 0, Z29)
-	SCAT(Z17, K4, 4, Z29)
-	ADDQ R13, SI
-	ADDQ R9, DI
-	ADDQ $4, DX
-	DECQ CX
-	JNZ  out16loop
-	VZEROUPPER
-	RET
-
-// func output16Acc(m *float32, ldm, xis, nc int, y *float32, hw, w int, idx *int32, masks *uint16, bias *float32)
-TEXT ·output16Acc(SB), NOSPLIT, $0-80
-	OUTSETUP
-
-out16accloop:
-	OUTCORE
-	SCATACC(Z24, K1, 0, Z28)
-	SCATACC(Z25, K2, 4, Z28)
-	SCATACC(Z16, K3, 0, Z29)
-	SCATACC(Z17, K4, 4, Z29)
-	ADDQ R13, SI
-	ADDQ R9, DI
-	ADDQ $4, DX
-	DECQ CX
-	JNZ  out16accloop
 	VZEROUPPER
 	RET
 
