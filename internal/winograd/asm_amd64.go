@@ -7,7 +7,7 @@ package winograd
 func input16r(x *float32, grp *rowGroup, hw, w, nc int, v *float32, ldv, xis int)
 
 //go:noescape
-func inputChan16(x *float32, off, hw, w, ng int, idx *int32, masks *uint16, v *float32, xis int)
+func inputBlk16(x *float32, off, hw, w, ng int, masks *uint16, v *float32, xis int)
 
 //go:noescape
 func output16r(m *float32, ldm, xis, nc int, y *float32, hw, w int, grp *rowGroup, bias *float32)
@@ -16,6 +16,9 @@ func output16r(m *float32, ldm, xis, nc int, y *float32, hw, w int, grp *rowGrou
 func output16rAcc(m *float32, ldm, xis, nc int, y *float32, hw, w int, grp *rowGroup, bias *float32)
 
 //go:noescape
-func gradChan16(dy *float32, off, hw, w, ng int, idx *int32, masks *uint16, z *float32, xis, ldz int)
+func gradBlk16(dy *float32, off, hw, w, ng int, masks *uint16, z *float32, xis, ldz int)
 
 const haveAsm = true
+
+//go:noescape
+func transpose16(src *float32, ld int, dst *float32, n int)

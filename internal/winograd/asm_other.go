@@ -8,7 +8,7 @@ func input16r(x *float32, grp *rowGroup, hw, w, nc int, v *float32, ldv, xis int
 	panic("unreachable")
 }
 
-func inputChan16(x *float32, off, hw, w, ng int, idx *int32, masks *uint16, v *float32, xis int) {
+func inputBlk16(x *float32, off, hw, w, ng int, masks *uint16, v *float32, xis int) {
 	panic("unreachable")
 }
 
@@ -20,6 +20,8 @@ func output16rAcc(m *float32, ldm, xis, nc int, y *float32, hw, w int, grp *rowG
 	panic("unreachable")
 }
 
-func gradChan16(dy *float32, off, hw, w, ng int, idx *int32, masks *uint16, z *float32, xis, ldz int) {
+func gradBlk16(dy *float32, off, hw, w, ng int, masks *uint16, z *float32, xis, ldz int) {
 	panic("unreachable")
 }
+
+func transpose16(src *float32, ld int, dst *float32, n int) { panic("unreachable") }

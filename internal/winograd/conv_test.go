@@ -172,3 +172,26 @@ func TestWeightGradIsDeterministic(t *testing.T) {
 		}
 	}
 }
+
+// TestBlockChannels checks the channel-blocked copy against its definition on planes with and
+// without a partial block of pixels.
+func TestBlockChannels(t *testing.T) {
+	if !haveAsm {
+		t.Skip("no AVX-512 path")
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, hw := range []int{1, 9, 16, 49, 196, 784} {
+		for _, c := range []int{16, 48} {
+			src := randSlice(rng, c*hw, 1)
+			dst := make([]float32, len(src))
+			blockChannels(src, hw, dst)
+			for ch := 0; ch < c; ch++ {
+				for p := 0; p < hw; p++ {
+					if got, want := dst[((ch/16)*hw+p)*16+ch%16], src[ch*hw+p]; got != want {
+						t.Fatalf("hw=%d, c=%d: channel %d pixel %d = %v, want %v", hw, c, ch, p, got, want)
+					}
+				}
+			}
+		}
+	}
+}

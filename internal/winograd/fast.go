@@ -15,7 +15,9 @@ import (
 //     see rows.go), read in place as B; the products M_ξ[o][t], a group at a time to the output
 //     transform, which writes whole output rows.
 //   - weight gradient: V_ξ[t][c] for 16 channels at a time (one lane per channel), read in place
-//     as B, and Z_ξ = A dY Aᵀ as 8-row panels Z_ξ[o/8][t][o%8], 16 channels at a time.
+//     as B, and Z_ξ = A dY Aᵀ as 8-row panels Z_ξ[o/8][t][o%8], 16 channels at a time, both from
+//     the image at hand copied channel-blocked (blockChannels), so that a tap of 16 channels is
+//     one load.
 //
 // It needs Cin and Cout to be multiples of 16 and the AVX-512 micro-kernel.
 
@@ -187,10 +189,6 @@ func weightGradFast(s Shape, x, dy, dw []float32) {
 	duSz := xis * cout * ldu
 	groups := max(1, min(gradGroups, (blocks+1)/2, gradGroupFloats/duSz))
 	dus := make([]*[]float32, groups)
-	var chanIdx [lanes]int32
-	for l := range chanIdx {
-		chanIdx[l] = int32(l * hw)
-	}
 	// The lane masks of each tile of an image (all lanes on or off: one tile, 16 channels):
 	// input taps inside the image, outputs inside it.
 	inMasks, outMasks := make([][xis]uint16, tiles), make([][4]uint16, tiles)
@@ -215,6 +213,9 @@ func weightGradFast(s Shape, x, dy, dw []float32) {
 	parallel.Dynamic(groups, 1, func(lo, hi int) {
 		// V rows are cin apart but the products read ldu columns of each: the last row needs slack.
 		v, z := getBuf(xis*cin*bt+ldu), getBuf(xis*cout*bt)
+		// The image of the tiles at hand, x and dY, channel-blocked (see blockChannels).
+		xb, dyb := getBuf(inSz), getBuf(outSz)
+		img := -1
 		for grp := lo; grp < hi; grp++ {
 			du := getBuf(duSz)
 			dus[grp] = du
@@ -224,11 +225,14 @@ func weightGradFast(s Shape, x, dy, dw []float32) {
 				cnt := min(bt, total-t0)
 				for t := 0; t < cnt; t++ {
 					b, r := (t0+t)/tiles, (t0+t)%tiles
+					if b != img {
+						blockChannels(x[b*inSz:(b+1)*inSz], hw, *xb)
+						blockChannels(dy[b*outSz:(b+1)*outSz], hw, *dyb)
+						img = b
+					}
 					ty, tx := r/g.TW, r%g.TW
-					xs := x[b*inSz:]
-					inputChan16(&xs[0], (2*ty-1)*g.W+2*tx-1, hw, g.W, cin/lanes, &chanIdx[0], &inMasks[r][0], &(*v)[t*cin], cnt*cin)
-					dys := dy[b*outSz:]
-					gradChan16(&dys[0], 2*ty*g.W+2*tx, hw, g.W, cout/lanes, &chanIdx[0], &outMasks[r][0], &(*z)[t*8], cout*cnt, cnt*8)
+					inputBlk16(&(*xb)[0], (2*ty-1)*g.W+2*tx-1, hw, g.W, cin/lanes, &inMasks[r][0], &(*v)[t*cin], cnt*cin)
+					gradBlk16(&(*dyb)[0], 2*ty*g.W+2*tx, hw, g.W, cout/lanes, &outMasks[r][0], &(*z)[t*8], cout*cnt, cnt*8)
 				}
 				for xi := 0; xi < xis; xi++ {
 					gemm.MulPanels(cout, ldu, cnt, (*z)[xi*cout*cnt:(xi+1)*cout*cnt], (*v)[xi*cin*cnt:], cin,
@@ -238,6 +242,8 @@ func weightGradFast(s Shape, x, dy, dw []float32) {
 		}
 		putBuf(v)
 		putBuf(z)
+		putBuf(xb)
+		putBuf(dyb)
 	})
 	sum := *dus[0]
 	parallel.For(duSz, 1<<14, func(lo, hi int) {
@@ -254,6 +260,23 @@ func weightGradFast(s Shape, x, dy, dw []float32) {
 	plane := cout * cin
 	parallel.For(plane, 256, func(lo, hi int) { filterGradStrided(*dus[0], cout, cin, ldu, lo, hi, dw) })
 	putBuf(dus[0])
+}
+
+// blockChannels copies the image src (channels of hw floats, a multiple of 16 of them) to dst
+// channel-blocked: channel 16q+l of pixel p at dst[(q·hw+p)·16+l].
+func blockChannels(src []float32, hw int, dst []float32) {
+	full := hw / lanes * lanes // pixels in whole 16×16 blocks
+	for q := 0; q < len(src)/(lanes*hw); q++ {
+		s, d := src[q*lanes*hw:(q+1)*lanes*hw], dst[q*lanes*hw:(q+1)*lanes*hw]
+		if full > 0 {
+			transpose16(&s[0], hw, &d[0], full/lanes)
+		}
+		for l := 0; l < lanes; l++ {
+			for p := full; p < hw; p++ {
+				d[p*lanes+l] = s[l*hw+p]
+			}
+		}
+	}
 }
 
 func roundUp(x, to int) int { return (x + to - 1) / to * to }

@@ -1,29 +1,27 @@
 #include "textflag.h"
 
-// AVX-512 transforms of fast.go. Tap (i, j) of a tile is row i, column j of its 4×4 input (or
-// 2×2 output-gradient) window; its mask is masks[4i+j] (masks[2i+j] for the 2×2 window), a
-// 16-bit lane mask: lanes off read zero and nothing outside the window's image.
+// The weight gradient's AVX-512 transforms (fast.go). They read images in the channel-blocked
+// layout of blockChannels (16 channels a pixel, one lane per channel). Tap (i, j) of a tile is
+// row i, column j of its 4×4 input (or 2×2 output-gradient) window; its mask is masks[4i+j]
+// (masks[2i+j] for the 2×2 window), all lanes or none: lanes off read zero and nothing outside
+// the window's image.
 
-// GCOLR gathers column j (byte displacement disp) of the four rows (bases SI, AX, BX, DX, one
-// index vector Z31, masks at byte offsets m0..m3 of R8) and writes the column of t = Bᵀ d:
-// t0 = d0 − d2, t1 = d1 + d2, t2 = d2 − d1, t3 = d1 − d3.
-#define GCOLR(disp, m0, m1, m2, m3, t0, t1, t2, t3) \
-	VPXORD     Z24, Z24, Z24;                \
-	KMOVW      m0(R8), K1;                   \
-	VGATHERDPS disp(SI)(Z31*4), K1, Z24;     \
-	VPXORD     Z25, Z25, Z25;                \
-	KMOVW      m1(R8), K2;                   \
-	VGATHERDPS disp(AX)(Z31*4), K2, Z25;     \
-	VPXORD     Z26, Z26, Z26;                \
-	KMOVW      m2(R8), K3;                   \
-	VGATHERDPS disp(BX)(Z31*4), K3, Z26;     \
-	VPXORD     Z27, Z27, Z27;                \
-	KMOVW      m3(R8), K4;                   \
-	VGATHERDPS disp(DX)(Z31*4), K4, Z27;     \
-	VSUBPS     Z26, Z24, t0;                 \
-	VADDPS     Z26, Z25, t1;                 \
-	VSUBPS     Z25, Z26, t2;                 \
-	VSUBPS     Z27, Z25, t3
+// GCOLB loads column j (byte displacement disp) of the four rows of a channel-blocked window
+// (bases SI, AX, BX, DX; 16 channels a pixel, masks at byte offsets m0..m3 of R8) and writes
+// the column of t = Bᵀ d: t0 = d0 − d2, t1 = d1 + d2, t2 = d2 − d1, t3 = d1 − d3.
+#define GCOLB(disp, m0, m1, m2, m3, t0, t1, t2, t3) \
+	KMOVW     m0(R8), K1;             \
+	VMOVUPS.Z disp(SI), K1, Z24;      \
+	KMOVW     m1(R8), K2;             \
+	VMOVUPS.Z disp(AX), K2, Z25;      \
+	KMOVW     m2(R8), K3;             \
+	VMOVUPS.Z disp(BX), K3, Z26;      \
+	KMOVW     m3(R8), K4;             \
+	VMOVUPS.Z disp(DX), K4, Z27;      \
+	VSUBPS    Z26, Z24, t0;           \
+	VADDPS    Z26, Z25, t1;           \
+	VSUBPS    Z25, Z26, t2;           \
+	VSUBPS    Z27, Z25, t3
 
 // VROW writes row i of V = t B from t_i0..t_i3 (a, b, c, d) to the ξ = 4i..4i+3 rows based at
 // R10 (ξ stride R11, 3·stride R12): v0 = a − c, v1 = b + c, v2 = c − b, v3 = b − d.
@@ -56,32 +54,31 @@
 	LEAQ          (R10)(R11*4), R10;    \
 	LEAQ          (DX)(R11*4), DX
 
-// func inputChan16(x *float32, off, hw, w, ng int, idx *int32, masks *uint16, v *float32, xis int)
-TEXT ·inputChan16(SB), NOSPLIT, $0-72
+// func inputBlk16(x *float32, off, hw, w, ng int, masks *uint16, v *float32, xis int)
+TEXT ·inputBlk16(SB), NOSPLIT, $0-64
 	MOVQ x+0(FP), SI
 	MOVQ off+8(FP), AX
-	LEAQ (SI)(AX*4), SI
+	SHLQ $6, AX // 16 channels a pixel
+	ADDQ AX, SI
 	MOVQ hw+16(FP), R9
-	SHLQ $6, R9 // 16 channels
+	SHLQ $6, R9
 	MOVQ w+24(FP), R13
-	SHLQ $2, R13
+	SHLQ $6, R13
 	LEAQ (SI)(R13*1), AX
 	LEAQ (AX)(R13*1), BX
 	LEAQ (BX)(R13*1), DX
 	MOVQ ng+32(FP), CX
-	MOVQ idx+40(FP), R10
-	VMOVDQU32 (R10), Z31
-	MOVQ masks+48(FP), R8
-	MOVQ v+56(FP), DI
-	MOVQ xis+64(FP), R11
+	MOVQ masks+40(FP), R8
+	MOVQ v+48(FP), DI
+	MOVQ xis+56(FP), R11
 	SHLQ $2, R11
 	LEAQ (R11)(R11*2), R12
 
-inc16loop:
-	GCOLR(0, 0, 8, 16, 24, Z0, Z4, Z8, Z12)
-	GCOLR(4, 2, 10, 18, 26, Z1, Z5, Z9, Z13)
-	GCOLR(8, 4, 12, 20, 28, Z2, Z6, Z10, Z14)
-	GCOLR(12, 6, 14, 22, 30, Z3, Z7, Z11, Z15)
+inb16loop:
+	GCOLB(0, 0, 8, 16, 24, Z0, Z4, Z8, Z12)
+	GCOLB(64, 2, 10, 18, 26, Z1, Z5, Z9, Z13)
+	GCOLB(128, 4, 12, 20, 28, Z2, Z6, Z10, Z14)
+	GCOLB(192, 6, 14, 22, 30, Z3, Z7, Z11, Z15)
 	MOVQ DI, R10
 	VROW(Z0, Z1, Z2, Z3)
 	VROW(Z4, Z5, Z6, Z7)
@@ -93,48 +90,40 @@ inc16loop:
 	ADDQ R9, DX
 	ADDQ $64, DI
 	DECQ CX
-	JNZ  inc16loop
+	JNZ  inb16loop
 	VZEROUPPER
 	RET
 
-// func gradChan16(dy *float32, off, hw, w, ng int, idx *int32, masks *uint16, z *float32, xis, ldz int)
-TEXT ·gradChan16(SB), NOSPLIT, $0-80
+// func gradBlk16(dy *float32, off, hw, w, ng int, masks *uint16, z *float32, xis, ldz int)
+TEXT ·gradBlk16(SB), NOSPLIT, $0-72
 	MOVQ dy+0(FP), SI
 	MOVQ off+8(FP), AX
-	LEAQ (SI)(AX*4), SI
+	SHLQ $6, AX
+	ADDQ AX, SI
 	MOVQ hw+16(FP), R9
 	SHLQ $6, R9
 	MOVQ w+24(FP), AX
-	LEAQ (SI)(AX*4), AX
+	SHLQ $6, AX
+	ADDQ SI, AX
 	MOVQ ng+32(FP), CX
-	MOVQ idx+40(FP), R10
-	VMOVDQU32 (R10), Z31
-	MOVQ masks+48(FP), R8
+	MOVQ masks+40(FP), R8
 	KMOVW 0(R8), K1
 	KMOVW 2(R8), K2
 	KMOVW 4(R8), K3
 	KMOVW 6(R8), K4
-	MOVQ z+56(FP), DI
-	MOVQ xis+64(FP), R11
+	MOVQ z+48(FP), DI
+	MOVQ xis+56(FP), R11
 	SHLQ $2, R11
 	LEAQ (R11)(R11*2), R12
-	MOVQ ldz+72(FP), R13
+	MOVQ ldz+64(FP), R13
 	SHLQ $2, R13
 	VPXORD Z30, Z30, Z30
 
-grc16loop:
-	VPXORD     Z0, Z0, Z0
-	KMOVW      K1, K5
-	VGATHERDPS (SI)(Z31*4), K5, Z0
-	VPXORD     Z1, Z1, Z1
-	KMOVW      K2, K5
-	VGATHERDPS 4(SI)(Z31*4), K5, Z1
-	VPXORD     Z2, Z2, Z2
-	KMOVW      K3, K5
-	VGATHERDPS (AX)(Z31*4), K5, Z2
-	VPXORD     Z3, Z3, Z3
-	KMOVW      K4, K5
-	VGATHERDPS 4(AX)(Z31*4), K5, Z3
+grb16loop:
+	VMOVUPS.Z (SI), K1, Z0
+	VMOVUPS.Z 64(SI), K2, Z1
+	VMOVUPS.Z (AX), K3, Z2
+	VMOVUPS.Z 64(AX), K4, Z3
 	// Rows r = A·g: r0 = g0, r1 = g0 + g1, r2 = g0 − g1, r3 = −g1 (g0 = Z0,Z1; g1 = Z2,Z3).
 	VADDPS Z2, Z0, Z4
 	VADDPS Z3, Z1, Z5
@@ -165,6 +154,98 @@ grc16loop:
 	ADDQ R9, AX
 	LEAQ (DI)(R13*2), DI
 	DECQ CX
-	JNZ  grc16loop
+	JNZ  grb16loop
+	VZEROUPPER
+	RET
+
+// T2 is stage 2 of the 16×16 transpose for the four unpacked rows lo0, hi0 (rows 4g, 4g+1) and
+// lo1, hi1 (rows 4g+2, 4g+3): u_m holds column m (+4k in lane k) of the four rows.
+#define T2(lo0, hi0, lo1, hi1, u0, u1, u2, u3) \
+	VSHUFPS $0x44, lo1, lo0, u0; \
+	VSHUFPS $0xEE, lo1, lo0, u1; \
+	VSHUFPS $0x44, hi1, hi0, u2; \
+	VSHUFPS $0xEE, hi1, hi0, u3
+
+// T34 gathers column m (lanes k of u_m, u_{4+m}, u_{8+m}, u_{12+m}: a, b, c, d) into the output
+// columns m, 4+m, 8+m, 12+m, stored at byte offsets (64·m, …) of DI.
+#define T34(a, b, c, d, s0, s1, s2, s3, off0, off1, off2, off3) \
+	VSHUFF32X4 $0x88, b, a, s0; \
+	VSHUFF32X4 $0xDD, b, a, s1; \
+	VSHUFF32X4 $0x88, d, c, s2; \
+	VSHUFF32X4 $0xDD, d, c, s3; \
+	VSHUFF32X4 $0x88, s2, s0, a; \
+	VSHUFF32X4 $0xDD, s2, s0, c; \
+	VSHUFF32X4 $0x88, s3, s1, b; \
+	VSHUFF32X4 $0xDD, s3, s1, d; \
+	VMOVUPS    a, off0(DI);     \
+	VMOVUPS    b, off1(DI);     \
+	VMOVUPS    c, off2(DI);     \
+	VMOVUPS    d, off3(DI)
+
+// func transpose16(src *float32, ld int, dst *float32, n int)
+//
+// For each of n blocks of 16 columns: the 16×16 block of 16 rows ld floats apart at src
+// (+16·block) to dst (+256·block), transposed (dst[16p+l] = src[l·ld+p]).
+TEXT ·transpose16(SB), NOSPLIT, $0-32
+	MOVQ src+0(FP), SI
+	MOVQ ld+8(FP), R9
+	SHLQ $2, R9
+	LEAQ (R9)(R9*2), R10
+	MOVQ dst+16(FP), DI
+	MOVQ n+24(FP), CX
+	TESTQ CX, CX
+	JZ   tdone
+
+tloop:
+	MOVQ    SI, AX
+	VMOVUPS (AX), Z0
+	VMOVUPS (AX)(R9*1), Z1
+	VMOVUPS (AX)(R9*2), Z2
+	VMOVUPS (AX)(R10*1), Z3
+	LEAQ    (AX)(R9*4), AX
+	VMOVUPS (AX), Z4
+	VMOVUPS (AX)(R9*1), Z5
+	VMOVUPS (AX)(R9*2), Z6
+	VMOVUPS (AX)(R10*1), Z7
+	LEAQ    (AX)(R9*4), AX
+	VMOVUPS (AX), Z8
+	VMOVUPS (AX)(R9*1), Z9
+	VMOVUPS (AX)(R9*2), Z10
+	VMOVUPS (AX)(R10*1), Z11
+	LEAQ    (AX)(R9*4), AX
+	VMOVUPS (AX), Z12
+	VMOVUPS (AX)(R9*1), Z13
+	VMOVUPS (AX)(R9*2), Z14
+	VMOVUPS (AX)(R10*1), Z15
+	VUNPCKLPS Z1, Z0, Z16
+	VUNPCKHPS Z1, Z0, Z17
+	VUNPCKLPS Z3, Z2, Z18
+	VUNPCKHPS Z3, Z2, Z19
+	VUNPCKLPS Z5, Z4, Z20
+	VUNPCKHPS Z5, Z4, Z21
+	VUNPCKLPS Z7, Z6, Z22
+	VUNPCKHPS Z7, Z6, Z23
+	VUNPCKLPS Z9, Z8, Z24
+	VUNPCKHPS Z9, Z8, Z25
+	VUNPCKLPS Z11, Z10, Z26
+	VUNPCKHPS Z11, Z10, Z27
+	VUNPCKLPS Z13, Z12, Z28
+	VUNPCKHPS Z13, Z12, Z29
+	VUNPCKLPS Z15, Z14, Z30
+	VUNPCKHPS Z15, Z14, Z31
+	T2(Z16, Z17, Z18, Z19, Z0, Z1, Z2, Z3)
+	T2(Z20, Z21, Z22, Z23, Z4, Z5, Z6, Z7)
+	T2(Z24, Z25, Z26, Z27, Z8, Z9, Z10, Z11)
+	T2(Z28, Z29, Z30, Z31, Z12, Z13, Z14, Z15)
+	T34(Z0, Z4, Z8, Z12, Z16, Z17, Z18, Z19, 0, 256, 512, 768)
+	T34(Z1, Z5, Z9, Z13, Z20, Z21, Z22, Z23, 64, 320, 576, 832)
+	T34(Z2, Z6, Z10, Z14, Z24, Z25, Z26, Z27, 128, 384, 640, 896)
+	T34(Z3, Z7, Z11, Z15, Z28, Z29, Z30, Z31, 192, 448, 704, 960)
+	ADDQ $64, SI
+	ADDQ $1024, DI
+	DECQ CX
+	JNZ  tloop
+
+tdone:
 	VZEROUPPER
 	RET
