@@ -22,3 +22,9 @@ const haveAsm = true
 
 //go:noescape
 func transpose16(src *float32, ld int, dst *float32, n int)
+
+//go:noescape
+func filters16(w *float32, idx *int32, n, step int, dst *float32, plane int)
+
+//go:noescape
+func filters16Rot(w *float32, idx *int32, n, step int, dst *float32, plane int)

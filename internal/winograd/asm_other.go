@@ -25,3 +25,7 @@ func gradBlk16(dy *float32, off, hw, w, ng int, masks *uint16, z *float32, xis, 
 }
 
 func transpose16(src *float32, ld int, dst *float32, n int) { panic("unreachable") }
+
+func filters16(w *float32, idx *int32, n, step int, dst *float32, plane int) { panic("unreachable") }
+
+func filters16Rot(w *float32, idx *int32, n, step int, dst *float32, plane int) { panic("unreachable") }

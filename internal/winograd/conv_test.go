@@ -195,3 +195,25 @@ func TestBlockChannels(t *testing.T) {
 		}
 	}
 }
+
+// TestPackedFilters checks the AVX-512 filter transforms against the Go ones, bit for bit.
+func TestPackedFilters(t *testing.T) {
+	if !haveAsm {
+		t.Skip("no AVX-512 path")
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, s := range [][2]int{{16, 16}, {32, 16}, {16, 48}, {64, 128}} {
+		cout, cin := s[0], s[1]
+		w := randSlice(rng, cout*cin*9, 1)
+		for _, ig := range []bool{false, true} {
+			got, want := make([]float32, xis*cout*cin), make([]float32, xis*cout*cin)
+			packedFilters(w, cout, cin, ig, got)
+			packedFiltersGo(w, cout, cin, ig, want)
+			for i := range want {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%d→%d, inputGrad %v: [%d] = %v, want %v", cin, cout, ig, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}

@@ -1,6 +1,8 @@
 package winograd
 
 import (
+	"sync"
+
 	"github.com/contrastive-go/contrastive/internal/gemm"
 	"github.com/contrastive-go/contrastive/parallel"
 )
@@ -32,37 +34,59 @@ const lanes = 16
 // packedFilters writes the transformed filters of the forward products (inputGrad false: rows
 // o, columns c, U = G g Gᵀ of filter (o, c)) or of the input gradient's (inputGrad true: rows c,
 // columns o, of the rotated filter, see FilterTransformInputGrad) as 8-row panels:
-// dst[ξ·rows·cols + (r/8)·8·cols + col·8 + r%8]. rows % 8 == 0. Panels run in parallel.
+// dst[ξ·rows·cols + (r/8)·8·cols + col·8 + r%8]. rows % 8 == 0 and cols % 2 == 0: two panel
+// columns (16 filters) a step of filters16. Panels run in parallel.
 func packedFilters(w []float32, cout, cin int, inputGrad bool, dst []float32) {
 	rows, cols := cout, cin
 	if inputGrad {
 		rows, cols = cin, cout
 	}
 	plane := rows * cols
+	// Lane l holds filter (r, col) = (8p + l%8, 2q + l/8) of step q of panel p.
+	var idx [lanes]int32
+	for l := range idx {
+		i, j := l%8, l/8
+		if inputGrad {
+			idx[l] = int32((j*cin + i) * 9)
+		} else {
+			idx[l] = int32((i*cin + j) * 9)
+		}
+	}
 	parallel.For(rows/8, 1, func(lo, hi int) {
-		var panel [xis][8]float32 // the 8 filters of one panel column, by ξ
 		for p := lo; p < hi; p++ {
-			for col := 0; col < cols; col++ {
-				for i := 0; i < 8; i++ {
-					r := 8*p + i
-					var g *[9]float32
-					if inputGrad {
-						g = (*[9]float32)(w[(col*cin+r)*9:])
-					} else {
-						g = (*[9]float32)(w[(r*cin+col)*9:])
-					}
-					u := filterTile32(g, inputGrad)
-					for xi := range u {
-						panel[xi][i] = u[xi]
-					}
-				}
-				off := p*8*cols + col*8
-				for xi := range panel {
-					*(*[8]float32)(dst[xi*plane+off:]) = panel[xi]
-				}
+			out := dst[p*8*cols:]
+			if inputGrad {
+				filters16Rot(&w[8*p*9], &idx[0], cols/2, 2*cin*9, &out[0], plane)
+			} else {
+				filters16(&w[8*p*cin*9], &idx[0], cols/2, 2*9, &out[0], plane)
 			}
 		}
 	})
+}
+
+// packedFiltersGo is packedFilters one filter at a time in Go (the reference of its tests).
+func packedFiltersGo(w []float32, cout, cin int, inputGrad bool, dst []float32) {
+	rows, cols := cout, cin
+	if inputGrad {
+		rows, cols = cin, cout
+	}
+	plane := rows * cols
+	for p := 0; p < rows/8; p++ {
+		for col := 0; col < cols; col++ {
+			for i := 0; i < 8; i++ {
+				r := 8*p + i
+				var g *[9]float32
+				if inputGrad {
+					g = (*[9]float32)(w[(col*cin+r)*9:])
+				} else {
+					g = (*[9]float32)(w[(r*cin+col)*9:])
+				}
+				for xi, u := range filterTile32(g, inputGrad) {
+					dst[xi*plane+p*8*cols+col*8+i] = u
+				}
+			}
+		}
+	}
 }
 
 // filterTile32 is G g Gᵀ of the 3×3 filter g (row-major; rotated by 180° first when rotate),
@@ -124,7 +148,8 @@ func productsFast(n, cin, cout int, g Geom, x, up, bias, y []float32, accumulate
 	}
 	blocks := (total + bt - 1) / bt
 	parallel.Dynamic(blocks, 1, func(lo, hi int) {
-		var groups []rowGroup
+		gp := groupBufs.Get().(*[]rowGroup)
+		groups := *gp
 		// The output transform reads 16 lanes from each group's first column: the last row of
 		// the products needs slack.
 		v, m := getBuf(xis*cin*bt), getBuf(xis*cout*bt+lanes)
@@ -162,8 +187,13 @@ func productsFast(n, cin, cout int, g Geom, x, up, bias, y []float32, accumulate
 		}
 		putBuf(v)
 		putBuf(m)
+		*gp = groups[:0]
+		groupBufs.Put(gp)
 	})
 }
+
+// groupBufs holds the workers' tile-row group slices between calls.
+var groupBufs = sync.Pool{New: func() any { return new([]rowGroup) }}
 
 // gradGroups is the most groups the weight gradient's blocks are summed in (see weightGradFast),
 // and gradGroupFloats bounds the groups' dU buffers together.

@@ -54,6 +54,93 @@
 	LEAQ          (R10)(R11*4), R10;    \
 	LEAQ          (DX)(R11*4), DX
 
+// FROW writes row i of U = G g Gᵀ from (a, b, c) = row i of G g to the ξ = 4i..4i+3 planes based
+// at R10 (plane stride R11, 3·stride R12; Z31 = ½): u0 = a, u1 = ½(a + b + c), u2 = ½(a − b + c),
+// u3 = c.
+#define FROW(a, b, c) \
+	VADDPS  b, a, Z20;            \
+	VADDPS  c, Z20, Z20;          \
+	VMULPS  Z31, Z20, Z20;        \
+	VSUBPS  b, a, Z21;            \
+	VADDPS  c, Z21, Z21;          \
+	VMULPS  Z31, Z21, Z21;        \
+	VMOVUPS a, (R10);             \
+	VMOVUPS Z20, (R10)(R11*1);    \
+	VMOVUPS Z21, (R10)(R11*2);    \
+	VMOVUPS c, (R10)(R12*1);      \
+	LEAQ    (R10)(R11*4), R10
+
+// FTAP gathers tap k (byte displacement disp) of the 16 filters at SI (lane offsets Z30) into z.
+#define FTAP(disp, z) \
+	KXNORW     K1, K1, K1;            \
+	VGATHERDPS disp(SI)(Z30*4), K1, z
+
+// FCORE computes the 16 filters' U from g0..g8 in Z0..Z8 and writes it (see FROW).
+#define FCORE \
+	VADDPS  Z3, Z0, Z9;   \
+	VADDPS  Z6, Z9, Z9;   \
+	VMULPS  Z31, Z9, Z9;  \
+	VADDPS  Z4, Z1, Z10;  \
+	VADDPS  Z7, Z10, Z10; \
+	VMULPS  Z31, Z10, Z10; \
+	VADDPS  Z5, Z2, Z11;  \
+	VADDPS  Z8, Z11, Z11; \
+	VMULPS  Z31, Z11, Z11; \
+	VSUBPS  Z3, Z0, Z12;  \
+	VADDPS  Z6, Z12, Z12; \
+	VMULPS  Z31, Z12, Z12; \
+	VSUBPS  Z4, Z1, Z13;  \
+	VADDPS  Z7, Z13, Z13; \
+	VMULPS  Z31, Z13, Z13; \
+	VSUBPS  Z5, Z2, Z14;  \
+	VADDPS  Z8, Z14, Z14; \
+	VMULPS  Z31, Z14, Z14; \
+	MOVQ    DI, R10;      \
+	FROW(Z0, Z1, Z2);     \
+	FROW(Z9, Z10, Z11);   \
+	FROW(Z12, Z13, Z14);  \
+	FROW(Z6, Z7, Z8)
+
+// FSETUP loads filters16's arguments: filters SI (advanced by R9 bytes a step), lane offsets
+// Z30, steps CX, output DI (plane stride R11, 3·stride R12), Z31 = ½.
+#define FSETUP \
+	MOVQ         w+0(FP), SI;       \
+	MOVQ         idx+8(FP), AX;     \
+	VMOVDQU32    (AX), Z30;         \
+	MOVQ         n+16(FP), CX;      \
+	MOVQ         step+24(FP), R9;   \
+	SHLQ         $2, R9;            \
+	MOVQ         dst+32(FP), DI;    \
+	MOVQ         plane+40(FP), R11; \
+	SHLQ         $2, R11;           \
+	LEAQ         (R11)(R11*2), R12; \
+	MOVL         $0x3f000000, AX;   \
+	VPBROADCASTD AX, Z31
+
+// T2 is stage 2 of the 16×16 transpose for the four unpacked rows lo0, hi0 (rows 4g, 4g+1) and
+// lo1, hi1 (rows 4g+2, 4g+3): u_m holds column m (+4k in lane k) of the four rows.
+#define T2(lo0, hi0, lo1, hi1, u0, u1, u2, u3) \
+	VSHUFPS $0x44, lo1, lo0, u0; \
+	VSHUFPS $0xEE, lo1, lo0, u1; \
+	VSHUFPS $0x44, hi1, hi0, u2; \
+	VSHUFPS $0xEE, hi1, hi0, u3
+
+// T34 gathers column m (lanes k of u_m, u_{4+m}, u_{8+m}, u_{12+m}: a, b, c, d) into the output
+// columns m, 4+m, 8+m, 12+m, stored at byte offsets (64·m, …) of DI.
+#define T34(a, b, c, d, s0, s1, s2, s3, off0, off1, off2, off3) \
+	VSHUFF32X4 $0x88, b, a, s0; \
+	VSHUFF32X4 $0xDD, b, a, s1; \
+	VSHUFF32X4 $0x88, d, c, s2; \
+	VSHUFF32X4 $0xDD, d, c, s3; \
+	VSHUFF32X4 $0x88, s2, s0, a; \
+	VSHUFF32X4 $0xDD, s2, s0, c; \
+	VSHUFF32X4 $0x88, s3, s1, b; \
+	VSHUFF32X4 $0xDD, s3, s1, d; \
+	VMOVUPS    a, off0(DI);     \
+	VMOVUPS    b, off1(DI);     \
+	VMOVUPS    c, off2(DI);     \
+	VMOVUPS    d, off3(DI)
+
 // func inputBlk16(x *float32, off, hw, w, ng int, masks *uint16, v *float32, xis int)
 TEXT ·inputBlk16(SB), NOSPLIT, $0-64
 	MOVQ x+0(FP), SI
@@ -158,30 +245,6 @@ grb16loop:
 	VZEROUPPER
 	RET
 
-// T2 is stage 2 of the 16×16 transpose for the four unpacked rows lo0, hi0 (rows 4g, 4g+1) and
-// lo1, hi1 (rows 4g+2, 4g+3): u_m holds column m (+4k in lane k) of the four rows.
-#define T2(lo0, hi0, lo1, hi1, u0, u1, u2, u3) \
-	VSHUFPS $0x44, lo1, lo0, u0; \
-	VSHUFPS $0xEE, lo1, lo0, u1; \
-	VSHUFPS $0x44, hi1, hi0, u2; \
-	VSHUFPS $0xEE, hi1, hi0, u3
-
-// T34 gathers column m (lanes k of u_m, u_{4+m}, u_{8+m}, u_{12+m}: a, b, c, d) into the output
-// columns m, 4+m, 8+m, 12+m, stored at byte offsets (64·m, …) of DI.
-#define T34(a, b, c, d, s0, s1, s2, s3, off0, off1, off2, off3) \
-	VSHUFF32X4 $0x88, b, a, s0; \
-	VSHUFF32X4 $0xDD, b, a, s1; \
-	VSHUFF32X4 $0x88, d, c, s2; \
-	VSHUFF32X4 $0xDD, d, c, s3; \
-	VSHUFF32X4 $0x88, s2, s0, a; \
-	VSHUFF32X4 $0xDD, s2, s0, c; \
-	VSHUFF32X4 $0x88, s3, s1, b; \
-	VSHUFF32X4 $0xDD, s3, s1, d; \
-	VMOVUPS    a, off0(DI);     \
-	VMOVUPS    b, off1(DI);     \
-	VMOVUPS    c, off2(DI);     \
-	VMOVUPS    d, off3(DI)
-
 // func transpose16(src *float32, ld int, dst *float32, n int)
 //
 // For each of n blocks of 16 columns: the 16×16 block of 16 rows ld floats apart at src
@@ -247,5 +310,62 @@ tloop:
 	JNZ  tloop
 
 tdone:
+	VZEROUPPER
+	RET
+
+// func filters16(w *float32, idx *int32, n, step int, dst *float32, plane int)
+//
+// n times: U = G g Gᵀ of the 16 3×3 filters at w (+ step floats a time; lane l's filter at
+// 9-float offset idx[l]) as 16 vectors at dst + ξ·plane (+ 16 floats a time).
+TEXT ·filters16(SB), NOSPLIT, $0-48
+	FSETUP
+	TESTQ CX, CX
+	JZ    f16done
+
+f16loop:
+	FTAP(0, Z0)
+	FTAP(4, Z1)
+	FTAP(8, Z2)
+	FTAP(12, Z3)
+	FTAP(16, Z4)
+	FTAP(20, Z5)
+	FTAP(24, Z6)
+	FTAP(28, Z7)
+	FTAP(32, Z8)
+	FCORE
+	ADDQ R9, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  f16loop
+
+f16done:
+	VZEROUPPER
+	RET
+
+// func filters16Rot(w *float32, idx *int32, n, step int, dst *float32, plane int)
+//
+// filters16 of the filters rotated by 180° (tap k read as tap 8 − k).
+TEXT ·filters16Rot(SB), NOSPLIT, $0-48
+	FSETUP
+	TESTQ CX, CX
+	JZ    f16rdone
+
+f16rloop:
+	FTAP(32, Z0)
+	FTAP(28, Z1)
+	FTAP(24, Z2)
+	FTAP(20, Z3)
+	FTAP(16, Z4)
+	FTAP(12, Z5)
+	FTAP(8, Z6)
+	FTAP(4, Z7)
+	FTAP(0, Z8)
+	FCORE
+	ADDQ R9, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  f16rloop
+
+f16rdone:
 	VZEROUPPER
 	RET
