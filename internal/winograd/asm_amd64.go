@@ -28,3 +28,6 @@ func filters16(w *float32, idx *int32, n, step int, dst *float32, plane int)
 
 //go:noescape
 func filters16Rot(w *float32, idx *int32, n, step int, dst *float32, plane int)
+
+//go:noescape
+func filterGrad8(du *float32, plane, n int, out *float32)

@@ -29,3 +29,5 @@ func transpose16(src *float32, ld int, dst *float32, n int) { panic("unreachable
 func filters16(w *float32, idx *int32, n, step int, dst *float32, plane int) { panic("unreachable") }
 
 func filters16Rot(w *float32, idx *int32, n, step int, dst *float32, plane int) { panic("unreachable") }
+
+func filterGrad8(du *float32, plane, n int, out *float32) { panic("unreachable") }

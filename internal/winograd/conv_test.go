@@ -176,7 +176,7 @@ func TestWeightGradIsDeterministic(t *testing.T) {
 // TestBlockChannels checks the channel-blocked copy against its definition on planes with and
 // without a partial block of pixels.
 func TestBlockChannels(t *testing.T) {
-	if !haveAsm {
+	if !avx512 {
 		t.Skip("no AVX-512 path")
 	}
 	rng := rand.New(rand.NewPCG(5, 6))
@@ -198,7 +198,7 @@ func TestBlockChannels(t *testing.T) {
 
 // TestPackedFilters checks the AVX-512 filter transforms against the Go ones, bit for bit.
 func TestPackedFilters(t *testing.T) {
-	if !haveAsm {
+	if !avx512 {
 		t.Skip("no AVX-512 path")
 	}
 	rng := rand.New(rand.NewPCG(7, 8))
@@ -213,6 +213,33 @@ func TestPackedFilters(t *testing.T) {
 				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
 					t.Fatalf("%d→%d, inputGrad %v: [%d] = %v, want %v", cin, cout, ig, i, got[i], want[i])
 				}
+			}
+		}
+	}
+}
+
+// TestFilterGradStrided checks the AVX-512 weight-gradient filter transform against the Go one,
+// bit for bit, on padded and unpadded rows and ranges that start and end inside groups.
+func TestFilterGradStrided(t *testing.T) {
+	if !avx512 {
+		t.Skip("no AVX-512 path")
+	}
+	defer func(v bool) { avx512 = v }(avx512)
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, c := range []struct{ rows, cols, ld, lo, hi int }{
+		{16, 16, 16, 0, 256}, {16, 32, 48, 0, 512}, {8, 64, 64, 3, 397}, {24, 16, 32, 5, 380}, {1, 8, 8, 0, 8},
+		{4, 24, 32, 0, 96},
+	} {
+		du := randSlice(rng, xis*c.rows*c.ld, 1)
+		init := randSlice(rng, c.rows*c.cols*9, 1)
+		got, want := append([]float32(nil), init...), append([]float32(nil), init...)
+		avx512 = true
+		filterGradStrided(du, c.rows, c.cols, c.ld, c.lo, c.hi, got)
+		avx512 = false
+		filterGradStrided(du, c.rows, c.cols, c.ld, c.lo, c.hi, want)
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("%+v: dW[%d] = %v, want %v", c, i, got[i], want[i])
 			}
 		}
 	}

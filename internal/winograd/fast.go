@@ -23,9 +23,12 @@ import (
 //
 // It needs Cin and Cout to be multiples of 16 and the AVX-512 micro-kernel.
 
+// avx512 reports whether the AVX-512 transforms run here.
+var avx512 = haveAsm && gemm.HasPanels()
+
 // Fast reports whether the AVX-512 path runs a convolution of cin to cout channels here.
 func Fast(cin, cout int) bool {
-	return haveAsm && gemm.HasPanels() && cin%16 == 0 && cout%16 == 0 && cin > 0 && cout > 0
+	return avx512 && cin%16 == 0 && cout%16 == 0 && cin > 0 && cout > 0
 }
 
 // lanes is the vector width of the transforms: tiles or channels per call.

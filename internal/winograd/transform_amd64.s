@@ -141,6 +141,52 @@
 	VMOVUPS    c, off2(DI);     \
 	VMOVUPS    d, off3(DI)
 
+// GD loads the 16 products of 8 filters (ξ planes based at SI, AX, BX, DX; plane stride R9,
+// 3·stride R10) as float64 into Z0..Z15 (ξ = 4i + j in Z(4i+j)).
+#define GD \
+	VCVTPS2PD (SI), Z0;         \
+	VCVTPS2PD (SI)(R9*1), Z1;   \
+	VCVTPS2PD (SI)(R9*2), Z2;   \
+	VCVTPS2PD (SI)(R10*1), Z3;  \
+	VCVTPS2PD (AX), Z4;         \
+	VCVTPS2PD (AX)(R9*1), Z5;   \
+	VCVTPS2PD (AX)(R9*2), Z6;   \
+	VCVTPS2PD (AX)(R10*1), Z7;  \
+	VCVTPS2PD (BX), Z8;         \
+	VCVTPS2PD (BX)(R9*1), Z9;   \
+	VCVTPS2PD (BX)(R9*2), Z10;  \
+	VCVTPS2PD (BX)(R10*1), Z11; \
+	VCVTPS2PD (DX), Z12;        \
+	VCVTPS2PD (DX)(R9*1), Z13;  \
+	VCVTPS2PD (DX)(R9*2), Z14;  \
+	VCVTPS2PD (DX)(R10*1), Z15
+
+// GTCOL is column j of t = Gᵀ d (d0..d3 its rows): t0 = d0 + ½(d1 + d2), t1 = ½(d1 − d2),
+// t2 = ½(d1 + d2) + d3 (Z31 = ½ in float64).
+#define GTCOL(d0, d1, d2, d3, t0, t1, t2) \
+	VADDPD d2, d1, Z28;  \
+	VMULPD Z31, Z28, Z28; \
+	VADDPD Z28, d0, t0;  \
+	VSUBPD d2, d1, t1;   \
+	VMULPD Z31, t1, t1;  \
+	VADDPD d3, Z28, t2
+
+// GWROW writes row i of dW = t G (r0..r3 = t_i0..t_i3) as float32 at byte offset off of DI:
+// w0 = r0 + ½(r1 + r2), w1 = ½(r1 − r2), w2 = ½(r1 + r2) + r3.
+#define GWROW(r0, r1, r2, r3, off) \
+	VADDPD    r2, r1, Z28;    \
+	VMULPD    Z31, Z28, Z28;  \
+	VADDPD    Z28, r0, Z29;   \
+	VCVTPD2PS Z29, Y29;       \
+	VMOVUPS   Y29, off(DI);   \
+	VSUBPD    r2, r1, Z29;    \
+	VMULPD    Z31, Z29, Z29;  \
+	VCVTPD2PS Z29, Y29;       \
+	VMOVUPS   Y29, off+32(DI); \
+	VADDPD    r3, Z28, Z29;   \
+	VCVTPD2PS Z29, Y29;       \
+	VMOVUPS   Y29, off+64(DI)
+
 // func inputBlk16(x *float32, off, hw, w, ng int, masks *uint16, v *float32, xis int)
 TEXT ·inputBlk16(SB), NOSPLIT, $0-64
 	MOVQ x+0(FP), SI
@@ -367,5 +413,45 @@ f16rloop:
 	JNZ  f16rloop
 
 f16rdone:
+	VZEROUPPER
+	RET
+
+// func filterGrad8(du *float32, plane, n int, out *float32)
+//
+// n times: Gᵀ d G in float64 of the 8 filters whose 16 products are at du + ξ·plane (+ 8 floats
+// a time), rounded to float32 into out[k·8 + l] (tap k of filter l; + 72 floats a time).
+TEXT ·filterGrad8(SB), NOSPLIT, $0-32
+	MOVQ du+0(FP), SI
+	MOVQ plane+8(FP), R9
+	SHLQ $2, R9
+	LEAQ (R9)(R9*2), R10
+	LEAQ (SI)(R9*4), AX
+	LEAQ (AX)(R9*4), BX
+	LEAQ (BX)(R9*4), DX
+	MOVQ n+16(FP), CX
+	MOVQ out+24(FP), DI
+	MOVQ $0x3fe0000000000000, R11
+	VPBROADCASTQ R11, Z31
+	TESTQ CX, CX
+	JZ    fgdone
+
+fgloop:
+	GD
+	GTCOL(Z0, Z4, Z8, Z12, Z16, Z20, Z24)
+	GTCOL(Z1, Z5, Z9, Z13, Z17, Z21, Z25)
+	GTCOL(Z2, Z6, Z10, Z14, Z18, Z22, Z26)
+	GTCOL(Z3, Z7, Z11, Z15, Z19, Z23, Z27)
+	GWROW(Z16, Z17, Z18, Z19, 0)
+	GWROW(Z20, Z21, Z22, Z23, 96)
+	GWROW(Z24, Z25, Z26, Z27, 192)
+	ADDQ $32, SI
+	ADDQ $32, AX
+	ADDQ $32, BX
+	ADDQ $32, DX
+	ADDQ $288, DI
+	DECQ CX
+	JNZ  fgloop
+
+fgdone:
 	VZEROUPPER
 	RET
