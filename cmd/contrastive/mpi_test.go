@@ -242,13 +242,16 @@ func rankPID(t *testing.T, r int, out string) int {
 
 // TestMPIRankKilled: a rank killed with SIGKILL mid-run ends the whole job within 30 s with a
 // message (no rank hangs in a collective); the last checkpoint loads, and --resume on one
-// process continues the run to the losses of an uninterrupted one-process run.
+// process continues the run to the losses of an uninterrupted one-process run. (40 steps: the
+// runs agree to 1e-6 relative through step 56, but on an AMD EPYC (Zen 4) steps 57–60 amplify
+// the ranks' rounding differences tenfold a step, to 2.8e-4; a resume that lost any state would
+// differ from its first step.)
 func TestMPIRankKilled(t *testing.T) {
 	if _, err := os.Stat("/proc/self/environ"); err != nil {
 		t.Skip("needs /proc to find the rank's process")
 	}
 	out := filepath.Join(t.TempDir(), "killed")
-	const steps = 60
+	const steps = 40
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cmd := mpiJob{np: 2, apps: [][]string{mpiTrainArgs(out, "--max-steps", fmt.Sprint(steps), "--checkpoint-every", "1ms")}}.command(ctx, t)
