@@ -134,11 +134,18 @@ func MaxPool2dPadded(x *Var, kernel, stride, pad int) *Var {
 	})
 	if out.requiresGrad {
 		out.backward = func() {
-			gy, gx := out.Grad.Data, x.GradBuf()
+			// A fresh gradient buffer is cleared a plane at a time just before the plane's
+			// scatter, while it is in cache, rather than all at once beforehand.
+			gy := out.Grad.Data
+			gx, fresh := x.GradFresh()
 			parallel.For(n*c, 8, func(lo, hi int) {
 				for pl := lo; pl < hi; pl++ {
-					for o := pl * p; o < (pl+1)*p; o++ {
-						gx[pl*hw+int(arg[o])] += gy[o]
+					dst, a, g := gx[pl*hw:(pl+1)*hw], arg[pl*p:(pl+1)*p], gy[pl*p:(pl+1)*p]
+					if fresh {
+						clear(dst)
+					}
+					for o, i := range a {
+						dst[i] += g[o]
 					}
 				}
 			})
