@@ -39,7 +39,9 @@ func maxPoolReference(x []float32, nc, h, w, k, s, pad int) (y []float32, arg []
 // TestMaxPoolKernelMatchesReference checks MaxPool2dPadded against maxPoolReference bit for bit,
 // values and gradient, on planes wide enough for the assembly kernel (one group, several, a last
 // overlapping one, exactly 16) and with it switched off: values drawn from a few levels so that
-// windows tie, signed zeros, infinities and NaNs of both signs and several payloads.
+// windows tie, signed zeros, infinities and NaNs of both signs and several payloads. The gradient
+// goes into a fresh buffer that the tape's pool hands out holding garbage, or is added to one x
+// already has.
 func TestMaxPoolKernelMatchesReference(t *testing.T) {
 	defer func(v bool) { maxPoolAsm = v }(maxPoolAsm)
 	rng := rand.New(rand.NewPCG(7, 8))
@@ -64,6 +66,10 @@ func TestMaxPoolKernelMatchesReference(t *testing.T) {
 					}
 				}
 				tp := NewTape()
+				// A buffer of x's shape full of garbage goes back to the tape's pool, which hands
+				// it out again as x's fresh gradient buffer.
+				fill(tp.Alloc(false, x.Shape...).Data, 7)
+				tp.Reset()
 				xv := tp.Constant(x)
 				if grad {
 					xv = tp.Variable(x)
@@ -82,8 +88,15 @@ func TestMaxPoolKernelMatchesReference(t *testing.T) {
 				for i := range r.Data {
 					r.Data[i] = float32(rng.NormFloat64())
 				}
-				runBackward(got, r)
+				// Every other case x already has a gradient, which the backward adds to.
 				wantGrad := make([]float32, len(x.Data))
+				if c.h%2 == 1 {
+					xv.Grad = tensor.New(x.Shape...)
+					for i := range wantGrad {
+						xv.Grad.Data[i], wantGrad[i] = 0.25, 0.25
+					}
+				}
+				runBackward(got, r)
 				for o, i := range arg {
 					wantGrad[i] += r.Data[o]
 				}
