@@ -105,9 +105,12 @@ func adamUpdate(w, grad, m, v []float32, k *adamConsts) {
 	n := len(w)
 	grad, m, v = grad[:n], m[:n], v[:n]
 	if adamLanes > 0 {
-		if s := n &^ (adamLanes - 1); s > 0 {
+		// At most asmBlock elements a call, since the goroutine cannot be preempted inside one.
+		const asmBlock = 1 << 16
+		for n >= adamLanes {
+			s := min(n, asmBlock) &^ (adamLanes - 1)
 			adamAsm(&w[0], &grad[0], &m[0], &v[0], s, k)
-			w, grad, m, v = w[s:], grad[s:], m[s:], v[s:]
+			w, grad, m, v, n = w[s:], grad[s:], m[s:], v[s:], n-s
 		}
 	}
 	adamGo(w, grad, m, v, k)

@@ -180,10 +180,10 @@ func TestAdamUpdateMatchesReference(t *testing.T) {
 }
 
 // TestAdamStepMatchesReference runs Adam and AdamW through Step — parameters of many sizes, some
-// large enough to be cut between goroutines at unaligned points — for several steps and checks
-// every parameter and moment against the reference bit for bit.
+// large enough to be cut between goroutines at unaligned points, one into several kernel calls —
+// for several steps and checks every parameter and moment against the reference bit for bit.
 func TestAdamStepMatchesReference(t *testing.T) {
-	sizes := []int{1, 3, 4, 5, 8, 17, 40, grain, 2*grain + 3, 3*grain + 13}
+	sizes := []int{1, 3, 4, 5, 8, 17, 40, grain, 2*grain + 3, 3*grain + 13, 1<<17 + 53}
 	for _, c := range adamCases {
 		t.Run(c.name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(5, 6))
