@@ -66,7 +66,8 @@ func newAdam(op string, params []*autodiff.Var, cfg AdamConfig, decoupled bool) 
 }
 
 // Step updates every parameter that has a gradient. The arithmetic of one element runs in
-// float64 and is rounded once when stored.
+// float64 and is rounded once when stored, with no fused multiply-add, so the results are the
+// same on every architecture and CPU (see adamGo).
 func (o *Adam) Step() {
 	o.step++
 	t := float64(o.step)
