@@ -53,13 +53,26 @@ func MaxPool2dPadded(x *Var, kernel, stride, pad int) *Var {
 		buf := out.tape.Alloc(false, len(y)).Data
 		arg = unsafe.Slice((*int32)(unsafe.Pointer(unsafe.SliceData(buf))), len(buf))
 	}
+	// The 3×3 stride-2 windows inside the plane (ResNet's stem pool: columns oxa ≤ ox < oxb of
+	// the rows whose windows are inside) go to the assembly kernel when there are at least 16 in
+	// a row, 16 at a time; a last partial group overlaps the one before it.
+	oxa, oxb := (pad+1)/2, min(g.Wo, (g.W-3+pad)/2+1)
+	asm := maxPoolAsm && kernel == 3 && stride == 2 && oxb-oxa >= 16
 	parallel.For(n*c, 8, func(lo, hi int) {
 		for pl := lo; pl < hi; pl++ {
 			src := xv[pl*hw : (pl+1)*hw]
 			for oy := 0; oy < g.Ho; oy++ {
 				y0 := oy*stride - pad
 				ky0, ky1 := max(0, -y0), min(kernel, g.H-y0)
+				skip := asm && ky0 == 0 && ky1 == 3
+				if skip {
+					maxPool3s2Row(y, arg, src, pl*p+oy*g.Wo, y0*g.W-pad, g.W, oxa, oxb)
+				}
 				for ox := 0; ox < g.Wo; ox++ {
+					if skip && ox == oxa {
+						ox = oxb - 1
+						continue
+					}
 					x0 := ox*stride - pad
 					kx0, kx1 := max(0, -x0), min(kernel, g.W-x0)
 					if kernel == 3 && ky0 == 0 && ky1 == 3 && kx0 == 0 && kx1 == 3 {
@@ -121,17 +134,46 @@ func MaxPool2dPadded(x *Var, kernel, stride, pad int) *Var {
 	})
 	if out.requiresGrad {
 		out.backward = func() {
-			gy, gx := out.Grad.Data, x.GradBuf()
+			// A fresh gradient buffer is cleared a plane at a time just before the plane's
+			// scatter, while it is in cache, rather than all at once beforehand.
+			gy := out.Grad.Data
+			gx, fresh := x.GradFresh()
 			parallel.For(n*c, 8, func(lo, hi int) {
 				for pl := lo; pl < hi; pl++ {
-					for o := pl * p; o < (pl+1)*p; o++ {
-						gx[pl*hw+int(arg[o])] += gy[o]
+					dst, a, g := gx[pl*hw:(pl+1)*hw], arg[pl*p:(pl+1)*p], gy[pl*p:(pl+1)*p]
+					if fresh {
+						clear(dst)
+					}
+					for o, i := range a {
+						dst[i] += g[o]
 					}
 				}
 			})
 		}
 	}
 	return out
+}
+
+// maxPool3s2Row runs maxPool3s2AVX512 on the outputs oxa ≤ ox < oxb (oxb − oxa ≥ 16) of the
+// output row starting at y[o], whose window for ox has its top left at src[b+2·ox], rows w apart.
+func maxPool3s2Row(y []float32, arg []int32, src []float32, o, b, w, oxa, oxb int) {
+	run := func(ox, groups int) {
+		var a *int32
+		if arg != nil {
+			a = &arg[o+ox]
+		}
+		maxPool3s2AVX512(&y[o+ox], a, &src[0], b+2*ox, w, groups)
+	}
+	// The kernel's last reads and writes, checked here since it does not.
+	_, _ = src[b+2*(oxb-1)+2*w+2], y[o+oxb-1]
+	if arg != nil {
+		_ = arg[o+oxb-1]
+	}
+	n := oxb - oxa
+	run(oxa, n/16)
+	if n%16 != 0 {
+		run(oxb-16, 1)
+	}
 }
 
 // AvgPool2d averages kernel×kernel windows moved by stride, without padding, in floor mode, for x

@@ -66,7 +66,8 @@ func newAdam(op string, params []*autodiff.Var, cfg AdamConfig, decoupled bool) 
 }
 
 // Step updates every parameter that has a gradient. The arithmetic of one element runs in
-// float64 and is rounded once when stored.
+// float64 and is rounded once when stored, with no fused multiply-add, so the results are the
+// same on every architecture and CPU (see adamGo).
 func (o *Adam) Step() {
 	o.step++
 	t := float64(o.step)
@@ -79,6 +80,8 @@ func (o *Adam) Step() {
 	if o.decoupled {
 		decay, l2 = 1-lr*wd, 0
 	}
+	k := &adamConsts{decay: decay, l2: l2, b1: b1, c1: 1 - b1, b2: b2, c2: 1 - b2,
+		stepSize: stepSize, bc2sqrt: bc2sqrt, eps: eps, decayed: decay != 1}
 	for i, p := range o.params {
 		if p.Grad == nil {
 			continue
@@ -86,19 +89,50 @@ func (o *Adam) Step() {
 		w, grad := p.Value.Data, p.Grad.Data
 		m, _ := o.m.get(i, len(w))
 		v, _ := o.v.get(i, len(w))
-		each(len(w), func(lo, hi int) {
-			for j := lo; j < hi; j++ {
-				wj := float64(w[j])
-				if decay != 1 {
-					wj = float64(float32(wj * decay))
-				}
-				g := float64(grad[j]) + l2*wj
-				mj := b1*float64(m[j]) + (1-b1)*g
-				vj := b2*float64(v[j]) + (1-b2)*g*g
-				m[j], v[j] = float32(mj), float32(vj)
-				w[j] = float32(wj - stepSize*mj/(math.Sqrt(vj)/bc2sqrt+eps))
-			}
-		})
+		each(len(w), func(lo, hi int) { adamUpdate(w[lo:hi], grad[lo:hi], m[lo:hi], v[lo:hi], k) })
+	}
+}
+
+// adamConsts are the per-step constants of adamGo; the assembly kernels read them by offset, so
+// the layout is fixed (nine float64s, then decayed at byte 72).
+type adamConsts struct {
+	decay, l2, b1, c1, b2, c2, stepSize, bc2sqrt, eps float64
+	decayed                                           bool // decay != 1 (AdamW with λ > 0)
+}
+
+// adamUpdate applies one Adam step to w with gradient grad and moments m, v (all of w's length):
+// the assembly kernel takes the whole vector groups where the CPU has one, adamGo the rest.
+func adamUpdate(w, grad, m, v []float32, k *adamConsts) {
+	n := len(w)
+	grad, m, v = grad[:n], m[:n], v[:n]
+	if adamLanes > 0 {
+		// At most asmBlock elements a call, since the goroutine cannot be preempted inside one.
+		const asmBlock = 1 << 16
+		for n >= adamLanes {
+			s := min(n, asmBlock) &^ (adamLanes - 1)
+			adamAsm(&w[0], &grad[0], &m[0], &v[0], s, k)
+			w, grad, m, v, n = w[s:], grad[s:], m[s:], v[s:], n-s
+		}
+	}
+	adamGo(w, grad, m, v, k)
+}
+
+// adamGo is the element update in float64, each result rounded once when stored. The explicit
+// float64 conversions round every product before it is added, which stops the compiler fusing a
+// multiply and an add (as it may on arm64, or on amd64 with GOAMD64=v3), so the results do not
+// depend on the architecture and match the assembly kernels bit for bit.
+func adamGo(w, grad, m, v []float32, k *adamConsts) {
+	grad, m, v = grad[:len(w)], m[:len(w)], v[:len(w)]
+	for j := range w {
+		wj := float64(w[j])
+		if k.decayed {
+			wj = float64(float32(wj * k.decay))
+		}
+		g := float64(grad[j]) + float64(k.l2*wj)
+		mj := float64(k.b1*float64(m[j])) + float64(k.c1*g)
+		vj := float64(k.b2*float64(v[j])) + float64(float64(k.c2*g)*g)
+		m[j], v[j] = float32(mj), float32(vj)
+		w[j] = float32(wj - float64(k.stepSize*mj)/(math.Sqrt(vj)/k.bc2sqrt+k.eps))
 	}
 }
 
