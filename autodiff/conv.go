@@ -321,13 +321,6 @@ func (pl *convPlan) forward(x, w, bias, out []float32) {
 // backward accumulates dW into gw and dx into gx (either may be nil) from gy = dS/dout.
 func (pl *convPlan) backward(x, w, gy, gx, gw []float32) {
 	g, k, p, cout := pl.g, pl.k, pl.p, pl.cout
-	if gw != nil && k <= smallKDots && vec.Fast() {
-		pl.weightGradDots(x, gy, gw)
-		if gx == nil {
-			return
-		}
-		gw = nil
-	}
 	groups := pl.chunks // dX alone: every chunk on its own
 	var dws []*[]float32
 	if gw != nil {
@@ -392,40 +385,6 @@ func (pl *convPlan) backward(x, w, gy, gx, gw []float32) {
 		addTo(gw, *d)
 		dwPool.Put(d)
 	}
-}
-
-// smallKDots is the most columns of the column matrix (Cin·KH·KW) for which the weight gradient
-// is computed as dot products (weightGradDots) rather than as a GEMM, whose packed panels
-// (all of dY as A, a 48-wide B panel for these few columns) cost far more than the arithmetic:
-// the single-channel stems' dW, 1→32 on 512 images of 28×28, took 24–42 CPU-ms that way.
-const smallKDots = 16
-
-// weightGradDots accumulates dW[o][r] += Σ_b Σ_p dY[b,o,p]·col_b[r][p] for convolutions with
-// few column-matrix rows: per image, its column matrix (im2col, K×P) and, for each output
-// channel, K dot products of length P, summed over the images in float64 in image order. The
-// output channels are split among the workers, each building the column matrices itself, so dW
-// does not depend on their number.
-func (pl *convPlan) weightGradDots(x, gy, gw []float32) {
-	k, p := pl.k, pl.p
-	parallel.For(pl.cout, 1, func(lo, hi int) {
-		col := make([]float32, k*p)
-		acc := make([]float64, (hi-lo)*k)
-		for b := 0; b < pl.n; b++ {
-			im2col.Im2col(pl.g, x[b*pl.inSz:(b+1)*pl.inSz], col, p)
-			for o := lo; o < hi; o++ {
-				row := gy[b*pl.outSz+o*p : b*pl.outSz+(o+1)*p]
-				a := acc[(o-lo)*k : (o-lo+1)*k]
-				for r := range a {
-					a[r] += float64(vec.Dot(row, col[r*p:(r+1)*p]))
-				}
-			}
-		}
-		for o := lo; o < hi; o++ {
-			for r, v := range acc[(o-lo)*k : (o-lo+1)*k] {
-				gw[o*k+r] += float32(v)
-			}
-		}
-	})
 }
 
 // dwPool recycles the per-group weight-gradient buffers of convPlan.backward.

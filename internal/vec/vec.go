@@ -17,23 +17,6 @@ func Sum(x []float32) float32 {
 	return s + sumGo(x[n:])
 }
 
-// Dot returns Σ a[i]·b[i]. b must be at least as long as a.
-func Dot(a, b []float32) float32 {
-	if len(a) == 0 {
-		return 0
-	}
-	_ = b[len(a)-1]
-	n := simdLen(len(a))
-	var s float32
-	if n > 0 {
-		s = dotAsm(&a[0], &b[0], n)
-	}
-	for i := n; i < len(a); i++ {
-		s += a[i] * b[i]
-	}
-	return s
-}
-
 // SumSqDev returns Σ (x[i] − mu)².
 func SumSqDev(x []float32, mu float32) float32 {
 	n := simdLen(len(x))

@@ -40,9 +40,3 @@ func addPositiveAsm(dst, gr, x *float32, n int)
 
 //go:noescape
 func selectPositiveAsm(dst, gr, x *float32, n int)
-
-//go:noescape
-func dotAsm(a, b *float32, n int) float32
-
-// Fast reports whether the assembly kernels run here.
-func Fast() bool { return useAVX2 }

@@ -21,8 +21,3 @@ func affineAddReLUAsm(_, _, _ *float32, _ int, _, _, _ float32) { panic("vec: no
 func selectSumProdDevAsm(_, _, _, _ *float32, _ int, _ float32) (float32, float32) {
 	panic("vec: no assembly")
 }
-
-func dotAsm(_, _ *float32, _ int) float32 { panic("vec: no assembly") }
-
-// Fast reports whether the assembly kernels run here: never off amd64.
-func Fast() bool { return false }

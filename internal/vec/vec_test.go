@@ -330,20 +330,3 @@ func TestSelectSumProdDev(t *testing.T) {
 		}
 	}
 }
-
-// TestDot checks Dot against a float64 sum on every length up to 100 (the assembly's groups of
-// 32 and 8 and the Go tail).
-func TestDot(t *testing.T) {
-	rng := rand.New(rand.NewPCG(13, 14))
-	for n := 0; n <= 100; n++ {
-		a, b := make([]float32, n), make([]float32, n+3)
-		var want float64
-		for i := range a {
-			a[i], b[i] = float32(rng.NormFloat64()), float32(rng.NormFloat64())
-			want += float64(a[i]) * float64(b[i])
-		}
-		if got := Dot(a, b); math.Abs(float64(got)-want) > 1e-5*math.Max(1, math.Abs(want)) {
-			t.Errorf("n=%d: Dot = %v, want %v", n, got, want)
-		}
-	}
-}
