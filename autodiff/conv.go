@@ -259,8 +259,12 @@ func (pl *convPlan) im2col(x []float32, n0, nb int, s *convScratch) []float32 {
 }
 
 // pad writes the zero-padded copy of images n0..n0+nb that the implicit-im2col panels read
-// (im2col.PadImages) into the worker's scratch.
+// (im2col.PadImages) into the worker's scratch. Without padding (the 1×1 downsamples) that copy
+// would be the images themselves, which it returns instead.
 func (pl *convPlan) pad(x []float32, n0, nb int, s *convScratch) []float32 {
+	if pl.g.Pad == 0 {
+		return x[n0*pl.inSz : (n0+nb)*pl.inSz]
+	}
 	s.xp = grow(s.xp, pl.g.PaddedLen(nb))
 	im2col.PadImages(pl.g, x[n0*pl.inSz:(n0+nb)*pl.inSz], nb, s.xp)
 	return s.xp
