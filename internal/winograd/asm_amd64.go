@@ -31,3 +31,12 @@ func filters16Rot(w *float32, idx *int32, n, step int, dst *float32, plane int)
 
 //go:noescape
 func filterGrad8(du *float32, plane, n int, out *float32)
+
+//go:noescape
+func input16q(x *float32, grp *rowGroup, hw, w, nc int, v *float32, ldv, xis int)
+
+//go:noescape
+func output16q(m *float32, ldm, xis, nc int, y *float32, hw, w int, grp *rowGroup, bias *float32)
+
+//go:noescape
+func output16qAcc(m *float32, ldm, xis, nc int, y *float32, hw, w int, grp *rowGroup, bias *float32)

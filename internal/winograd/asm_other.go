@@ -31,3 +31,15 @@ func filters16(w *float32, idx *int32, n, step int, dst *float32, plane int) { p
 func filters16Rot(w *float32, idx *int32, n, step int, dst *float32, plane int) { panic("unreachable") }
 
 func filterGrad8(du *float32, plane, n int, out *float32) { panic("unreachable") }
+
+func input16q(x *float32, grp *rowGroup, hw, w, nc int, v *float32, ldv, xis int) {
+	panic("unreachable")
+}
+
+func output16q(m *float32, ldm, xis, nc int, y *float32, hw, w int, grp *rowGroup, bias *float32) {
+	panic("unreachable")
+}
+
+func output16qAcc(m *float32, ldm, xis, nc int, y *float32, hw, w int, grp *rowGroup, bias *float32) {
+	panic("unreachable")
+}

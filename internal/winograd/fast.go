@@ -166,7 +166,11 @@ func productsFast(n, cin, cout int, g Geom, x, up, bias, y []float32, accumulate
 			groups = g.rowGroups(groups[:0], first, cnt, inSz, outSz)
 			col := 0
 			for i := range groups {
-				input16r(&xs[0], &groups[i], hw, g.W, cin, &(*v)[col], ld, cin*ld)
+				if groups[i].quad {
+					input16q(&xs[0], &groups[i], hw, g.W, cin, &(*v)[col], ld, cin*ld)
+				} else {
+					input16r(&xs[0], &groups[i], hw, g.W, cin, &(*v)[col], ld, cin*ld)
+				}
 				col += groups[i].n
 			}
 			if ld > cnt { // the panels' last columns: zeros rather than stale values
@@ -180,10 +184,15 @@ func productsFast(n, cin, cout int, g Geom, x, up, bias, y []float32, accumulate
 			}
 			col = 0
 			for i := range groups {
-				if accumulate {
-					output16rAcc(&(*m)[col], ld, cout*ld, cout, &ys[0], hw, g.W, &groups[i], &bias[0])
-				} else {
-					output16r(&(*m)[col], ld, cout*ld, cout, &ys[0], hw, g.W, &groups[i], &bias[0])
+				switch rg := &groups[i]; {
+				case rg.quad && accumulate:
+					output16qAcc(&(*m)[col], ld, cout*ld, cout, &ys[0], hw, g.W, rg, &bias[0])
+				case rg.quad:
+					output16q(&(*m)[col], ld, cout*ld, cout, &ys[0], hw, g.W, rg, &bias[0])
+				case accumulate:
+					output16rAcc(&(*m)[col], ld, cout*ld, cout, &ys[0], hw, g.W, rg, &bias[0])
+				default:
+					output16r(&(*m)[col], ld, cout*ld, cout, &ys[0], hw, g.W, rg, &bias[0])
 				}
 				col += groups[i].n
 			}

@@ -3,12 +3,14 @@ package winograd
 // Tile-row groups: the forward and input-gradient transforms of the AVX-512 path read and write
 // whole rows of the images instead of gathering and scattering single values. A group is up to
 // 16 consecutive tiles of a block (one vector lane each, in the block's columns col..col+n−1)
-// that lie in at most two tile rows ("segments"), each segment a run of consecutive tiles of
-// one tile row of one image:
+// that lie in at most two tile rows, or four ("segments"), each segment a run of consecutive
+// tiles of one tile row of one image:
 //
 //   - one segment of up to 15 tiles: its 4×4 windows span 2n+2 ≤ 32 consecutive floats of each
 //     of their four input rows, two 16-float loads a row;
-//   - two segments of up to 7 tiles each (2n+2 ≤ 16 floats): one 16-float load a row each.
+//   - two segments of up to 7 tiles each (2n+2 ≤ 16 floats): one 16-float load a row each;
+//   - images of at most 3 tiles a row: four segments of up to 3 tiles (2n+2 ≤ 8 floats), two
+//     segments' loads merged into each 16-float table (quad groups, input16q and output16q).
 //
 // Tap (i, j) of lane l is element 2l+j of the row's 32 loaded floats (lanes of the second
 // segment: 16+2(l−n₀)+j), picked by one two-table permute (VPERMI2PS); loads are masked to the
@@ -26,12 +28,23 @@ type rowGroup struct {
 	outMsk [4]uint16       // output vector k of output row a: outMsk[2a+k]
 	lanes  uint16          // the group's lanes: n low bits
 	n      int             // tiles (lanes) in the group
+	// A quad group (quad true: input16q, output16q) has up to four segments of up to 3 tiles,
+	// segment s in the table half s%2 of register s/2 (pin: 8s + 2(l − l₀) + j), each with its
+	// own loads and stores: float offsets in4 and out4 (less 8 for the high halves), masks
+	// inMsk4[4i+s] and outMsk4[4a+s].
+	in4     [4]int64
+	out4    [4]int64
+	inMsk4  [16]uint16
+	outMsk4 [8]uint16
+	quad    bool
 }
 
-// maxSegment1 and maxSegment2 are the longest segment of a one- and a two-segment group.
+// maxSegment1, maxSegment2 and maxSegment4 are the longest segment of a one-, a two- and a
+// four-segment (quad) group. Images of at most maxSegment4 tiles a row take quad groups.
 const (
 	maxSegment1 = 15
 	maxSegment2 = 7
+	maxSegment4 = 3
 )
 
 // rowGroups cuts the cnt tiles from first (counted from the start of image 0 of a chunk whose
@@ -44,7 +57,16 @@ func (g Geom) rowGroups(dst []rowGroup, first, cnt, inSz, outSz int) []rowGroup 
 		ty, tx := r/g.TW, r%g.TW
 		n0 := min(g.TW-tx, cnt-col)
 		var rg rowGroup
-		if n0 > maxSegment2 {
+		if g.TW <= maxSegment4 && quadGroups {
+			rg.quad = true
+			for s := 0; s < 4 && col+rg.n < cnt; s++ {
+				ts := t + rg.n
+				bs, rs := ts/tiles, ts%tiles
+				ns := min(g.TW-rs%g.TW, cnt-col-rg.n)
+				g.segment4(&rg, s, ns, rg.n, bs, rs/g.TW, rs%g.TW, inSz, outSz)
+				rg.n += ns
+			}
+		} else if n0 > maxSegment2 {
 			n0 = min(n0, maxSegment1)
 			g.segment(&rg, 0, n0, 0, b, ty, tx, inSz, outSz, true)
 			rg.n = n0
@@ -119,5 +141,50 @@ func (g Geom) segment(rg *rowGroup, k, n, l0, b, ty, tx, inSz, outSz int, whole 
 			}
 			rg.outMsk[2*a+v] = m
 		}
+	}
+}
+
+// quadGroups switches quad groups on (a variable so that TestQuadGroupsSameBits can compare).
+var quadGroups = true
+
+// segment4 fills quad segment s of rg: the n ≤ 3 tiles from (b, ty, tx) in lanes l0..l0+n−1.
+func (g Geom) segment4(rg *rowGroup, s, n, l0, b, ty, tx, inSz, outSz int) {
+	y0, x0 := 2*ty-1, 2*tx-1
+	span, half := 2*n+2, 8*(s%2) // floats of each window row; the segment's first table lane
+	rg.in4[s] = int64(b*inSz + y0*g.W + x0 - half)
+	for i := 0; i < inTile; i++ {
+		if y := y0 + i; y < 0 || y >= g.H {
+			continue
+		}
+		var m uint16
+		for q := 0; q < 8; q++ {
+			if q < span && x0+q >= 0 && x0+q < g.W {
+				m |= 1 << (half + q)
+			}
+		}
+		rg.inMsk4[4*i+s] = m
+	}
+	for l := 0; l < n; l++ {
+		for j := 0; j < inTile; j++ {
+			rg.pin[j][l0+l] = int32(8*s + 2*l + j)
+		}
+	}
+	// Output vector s/2, positions half..half+7: tile q/2's column q%2.
+	v := s / 2
+	rg.out4[s] = int64(b*outSz + 2*ty*g.W + 2*tx - half)
+	for q := 0; q < 8; q++ {
+		rg.pout[v][half+q] = int32(l0 + q/2 + 16*(q%2))
+	}
+	for a := 0; a < 2; a++ {
+		if 2*ty+a >= g.H {
+			continue
+		}
+		var m uint16
+		for q := 0; q < 8; q++ {
+			if q < 2*n && 2*tx+q < g.W {
+				m |= 1 << (half + q)
+			}
+		}
+		rg.outMsk4[4*a+s] = m
 	}
 }

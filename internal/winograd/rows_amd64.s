@@ -145,6 +145,67 @@
 	VMOVAPS   Z29, Z21;             \
 	VPERMI2PS Z17, Z16, Z21
 
+// QLOAD loads window rows 0..3 of quad segment s (float offset at byte ioff of R8, masks at
+// byte moff + 8i of R8) into r0..r3 with the load op (VMOVUPS.Z for the first segment of a
+// register, VMOVUPS merging for the second).
+#define QLOAD(op, ioff, moff, r0, r1, r2, r3) \
+	MOVQ  ioff(R8), AX;         \
+	LEAQ  (SI)(AX*4), AX;       \
+	KMOVW moff(R8), K1;         \
+	op    (AX), K1, r0;         \
+	KMOVW moff+8(R8), K1;       \
+	op    (AX)(BX*1), K1, r1;   \
+	KMOVW moff+16(R8), K1;      \
+	op    (AX)(BX*2), K1, r2;   \
+	LEAQ  (AX)(BX*2), AX;       \
+	KMOVW moff+24(R8), K1;      \
+	op    (AX)(BX*1), K1, r3
+
+// QTAPS picks window row i's four taps from its tables lo, hi into d0..d3.
+#define QTAPS(lo, hi, d0, d1, d2, d3) \
+	VMOVAPS   Z28, d0;  \
+	VPERMI2PS hi, lo, d0; \
+	VMOVAPS   Z29, d1;  \
+	VPERMI2PS hi, lo, d1; \
+	VMOVAPS   Z30, d2;  \
+	VPERMI2PS hi, lo, d2; \
+	VMOVAPS   Z31, d3;  \
+	VPERMI2PS hi, lo, d3
+
+// QSTORE writes quad segment s's part of the output rows (vectors r0, r1; offset at byte ooff of
+// R8, masks at byte moff, moff + 8).
+#define QSTORE(ooff, moff, r0, r1) \
+	MOVQ    ooff(R8), AX;          \
+	LEAQ    (DI)(AX*4), AX;        \
+	KMOVW   moff(R8), K5;          \
+	VMOVUPS r0, K5, (AX);          \
+	KMOVW   moff+8(R8), K5;        \
+	VMOVUPS r1, K5, (AX)(BX*1)
+
+// QSTOREACC is QSTORE adding to the output.
+#define QSTOREACC(ooff, moff, r0, r1) \
+	MOVQ      ooff(R8), AX;          \
+	LEAQ      (DI)(AX*4), AX;        \
+	KMOVW     moff(R8), K5;          \
+	VMOVUPS.Z (AX), K5, Z22;         \
+	VADDPS    Z22, r0, Z22;          \
+	VMOVUPS   Z22, K5, (AX);         \
+	KMOVW     moff+8(R8), K5;        \
+	VMOVUPS.Z (AX)(BX*1), K5, Z23;   \
+	VADDPS    Z23, r1, Z23;          \
+	VMOVUPS   Z23, K5, (AX)(BX*1)
+
+// QVECS interleaves one channel's output rows: Z30, Z31 (row 0, vectors 0 and 1), Z20, Z21 (row 1).
+#define QVECS \
+	VMOVAPS   Z28, Z30;      \
+	VPERMI2PS Z25, Z24, Z30; \
+	VMOVAPS   Z29, Z31;      \
+	VPERMI2PS Z25, Z24, Z31; \
+	VMOVAPS   Z28, Z20;      \
+	VPERMI2PS Z17, Z16, Z20; \
+	VMOVAPS   Z29, Z21;      \
+	VPERMI2PS Z17, Z16, Z21
+
 // func input16r(x *float32, grp *rowGroup, hw, w, nc int, v *float32, ldv, xis int)
 TEXT ·input16r(SB), NOSPLIT, $0-64
 	MOVQ x+0(FP), SI
@@ -234,5 +295,92 @@ out16raccloop:
 	ADDQ $4, DX
 	DECQ CX
 	JNZ  out16raccloop
+	VZEROUPPER
+	RET
+
+// func input16q(x *float32, grp *rowGroup, hw, w, nc int, v *float32, ldv, xis int)
+//
+// input16r for a quad group: window row i's tables are Z(16+2i) (segments 0, 1) and Z(17+2i)
+// (segments 2, 3).
+TEXT ·input16q(SB), NOSPLIT, $0-64
+	MOVQ x+0(FP), SI
+	MOVQ grp+8(FP), R8
+	MOVQ hw+16(FP), R9
+	SHLQ $2, R9
+	MOVQ w+24(FP), BX
+	SHLQ $2, BX
+	MOVQ nc+32(FP), CX
+	MOVQ v+40(FP), DI
+	MOVQ ldv+48(FP), R13
+	SHLQ $2, R13
+	MOVQ xis+56(FP), R11
+	SHLQ $2, R11
+	LEAQ (R11)(R11*2), R12
+	VMOVDQU32 0(R8), Z28
+	VMOVDQU32 64(R8), Z29
+	VMOVDQU32 128(R8), Z30
+	VMOVDQU32 192(R8), Z31
+	KMOVW     440(R8), K7
+
+in16qloop:
+	QLOAD(VMOVUPS.Z, 456, 520, Z16, Z18, Z20, Z22)
+	QLOAD(VMOVUPS, 464, 522, Z16, Z18, Z20, Z22)
+	QLOAD(VMOVUPS.Z, 472, 524, Z17, Z19, Z21, Z23)
+	QLOAD(VMOVUPS, 480, 526, Z17, Z19, Z21, Z23)
+	QTAPS(Z16, Z17, Z0, Z1, Z2, Z3)
+	QTAPS(Z18, Z19, Z4, Z5, Z6, Z7)
+	QTAPS(Z20, Z21, Z8, Z9, Z10, Z11)
+	QTAPS(Z22, Z23, Z12, Z13, Z14, Z15)
+	TCOL(Z0, Z4, Z8, Z12)
+	TCOL(Z1, Z5, Z9, Z13)
+	TCOL(Z2, Z6, Z10, Z14)
+	TCOL(Z3, Z7, Z11, Z15)
+	MOVQ DI, R10
+	VROWM(Z0, Z1, Z2, Z3)
+	VROWM(Z4, Z5, Z6, Z7)
+	VROWM(Z8, Z9, Z10, Z11)
+	VROWM(Z12, Z13, Z14, Z15)
+	ADDQ R9, SI
+	ADDQ R13, DI
+	DECQ CX
+	JNZ  in16qloop
+	VZEROUPPER
+	RET
+
+// func output16q(m *float32, ldm, xis, nc int, y *float32, hw, w int, grp *rowGroup, bias *float32)
+TEXT ·output16q(SB), NOSPLIT, $0-72
+	OUTSETUP
+
+out16qloop:
+	OUTCORE
+	QVECS
+	QSTORE(488, 552, Z30, Z20)
+	QSTORE(496, 554, Z30, Z20)
+	QSTORE(504, 556, Z31, Z21)
+	QSTORE(512, 558, Z31, Z21)
+	ADDQ R13, SI
+	ADDQ R9, DI
+	ADDQ $4, DX
+	DECQ CX
+	JNZ  out16qloop
+	VZEROUPPER
+	RET
+
+// func output16qAcc(m *float32, ldm, xis, nc int, y *float32, hw, w int, grp *rowGroup, bias *float32)
+TEXT ·output16qAcc(SB), NOSPLIT, $0-72
+	OUTSETUP
+
+out16qaccloop:
+	OUTCORE
+	QVECS
+	QSTOREACC(488, 552, Z30, Z20)
+	QSTOREACC(496, 554, Z30, Z20)
+	QSTOREACC(504, 556, Z31, Z21)
+	QSTOREACC(512, 558, Z31, Z21)
+	ADDQ R13, SI
+	ADDQ R9, DI
+	ADDQ $4, DX
+	DECQ CX
+	JNZ  out16qaccloop
 	VZEROUPPER
 	RET

@@ -1,6 +1,8 @@
 package winograd
 
 import (
+	"math"
+	"math/rand/v2"
 	"testing"
 	"unsafe"
 )
@@ -19,6 +21,10 @@ func TestRowGroupLayout(t *testing.T) {
 		{"inMsk", unsafe.Offsetof(rg.inMsk), 416},
 		{"outMsk", unsafe.Offsetof(rg.outMsk), 432},
 		{"lanes", unsafe.Offsetof(rg.lanes), 440},
+		{"in4", unsafe.Offsetof(rg.in4), 456},
+		{"out4", unsafe.Offsetof(rg.out4), 488},
+		{"inMsk4", unsafe.Offsetof(rg.inMsk4), 520},
+		{"outMsk4", unsafe.Offsetof(rg.outMsk4), 552},
 	} {
 		if c.got != c.want {
 			t.Errorf("rowGroup.%s at %d, rows_amd64.s reads it at %d", c.name, c.got, c.want)
@@ -43,6 +49,34 @@ func TestRowGroupsCover(t *testing.T) {
 			}
 			if n != span[1] {
 				t.Errorf("W=%d, tiles %v: groups take %d tiles", w, span, n)
+			}
+		}
+	}
+}
+
+// TestQuadGroupsSameBits checks that quad groups (images of at most 3 tiles a row) give the
+// two-segment groups' results bit for bit, forward and input gradient.
+func TestQuadGroupsSameBits(t *testing.T) {
+	if !avx512 {
+		t.Skip("no AVX-512 path")
+	}
+	defer func(q bool) { quadGroups = q }(quadGroups)
+	rng := rand.New(rand.NewPCG(15, 16))
+	for _, s := range []Shape{{N: 5, Cin: 32, Cout: 16, H: 4, W: 4}, {N: 3, Cin: 16, Cout: 32, H: 6, W: 5}, {N: 7, Cin: 16, Cout: 16, H: 3, W: 3}, {N: 9, Cin: 16, Cout: 16, H: 2, W: 1}} {
+		x, w, dy := randSlice(rng, s.N*s.Cin*s.H*s.W, 1), randSlice(rng, s.Cout*s.Cin*9, 1), randSlice(rng, s.N*s.Cout*s.H*s.W, 1)
+		var got [2][2][]float32
+		for i, q := range []bool{true, false} {
+			quadGroups = q
+			y, dx := make([]float32, len(dy)), make([]float32, len(x))
+			Forward(s, x, w, nil, y)
+			InputGradSet(s, dy, w, dx)
+			got[i] = [2][]float32{y, dx}
+		}
+		for k, name := range []string{"y", "dx"} {
+			for i := range got[0][k] {
+				if math.Float32bits(got[0][k][i]) != math.Float32bits(got[1][k][i]) {
+					t.Fatalf("%+v %s[%d]: quad %v, two-segment %v", s, name, i, got[0][k][i], got[1][k][i])
+				}
 			}
 		}
 	}
