@@ -56,13 +56,14 @@ func TestMulPanels(t *testing.T) {
 
 // TestMulPanelsNarrowSameBits checks that the 8×16 and 8×32 kernels compute each value as the
 // 8×48 one does (same chain of multiply-adds): the columns of an n = 64 product equal the first
-// 64 of the same product padded to n = 96.
+// 64 of the same product padded to n = 96 (and n = 112, 160, 256, whose last 64 columns run as
+// two 8×32 panels).
 func TestMulPanelsNarrowSameBits(t *testing.T) {
 	if !HasPanels() {
 		t.Skip("no AVX-512 micro-kernel")
 	}
 	rng := rand.New(rand.NewPCG(3, 4))
-	for _, n := range []int{16, 32, 64, 80} {
+	for _, n := range []int{16, 32, 64, 80, 112, 160, 256} {
 		m, k, wide := 16, 150, roundUpTest(n, PanelCols)
 		a := make([]float32, m*k)
 		for i := range a {
