@@ -86,7 +86,7 @@ func BenchmarkIm2colPanels(b *testing.B) {
 		c, h, w, kh, kw, stride, pad int
 	}{
 		{"conv2", 32, 28, 28, 3, 3, 2, 1}, {"conv3", 64, 14, 14, 3, 3, 2, 1},
-		{"s1c64w28", 64, 28, 28, 3, 3, 1, 1}, {"s1c256w7", 256, 7, 7, 3, 3, 1, 1},
+		{"s1c64w28", 64, 28, 28, 3, 3, 1, 1}, {"s1c256w7", 256, 7, 7, 3, 3, 1, 1}, {"stem7x7", 3, 96, 96, 7, 7, 2, 3},
 	} {
 		g := NewConvGeom("bench", c.c, c.h, c.w, c.kh, c.kw, c.stride, c.pad)
 		const nb, nr, kc = 8, 48, 256

@@ -19,14 +19,16 @@ var im2colCases = []struct {
 	{4, 3, 3, 1, 1, 1, 0},
 	{2, 5, 5, 1, 1, 2, 0},
 	{1, 2, 2, 4, 4, 1, 1},
-	{2, 5, 25, 3, 3, 2, 1}, // Wo = 13: Im2colPanel copies runs
-	{1, 4, 14, 3, 3, 1, 1}, // Wo = 14, stride 1
-	{1, 3, 37, 3, 3, 3, 1}, // Wo = 13, stride 3
-	{3, 6, 40, 3, 3, 2, 1}, // Wo = 20, stride 2: runs of 8 and an overlapping tail
-	{2, 4, 8, 3, 3, 1, 1},  // Wo = 8, stride 1: one group of eight per run
-	{2, 4, 9, 3, 3, 1, 1},  // Wo = 9, stride 1: a group and an overlapping tail
-	{1, 3, 16, 3, 3, 1, 1}, // Wo = 16, stride 1: two groups
-	{2, 3, 20, 3, 3, 1, 1}, // Wo = 20, stride 1: two groups and an overlapping tail
+	{2, 5, 25, 3, 3, 2, 1},  // Wo = 13: Im2colPanel copies runs
+	{1, 4, 14, 3, 3, 1, 1},  // Wo = 14, stride 1
+	{1, 3, 37, 3, 3, 3, 1},  // Wo = 13, stride 3
+	{3, 6, 40, 3, 3, 2, 1},  // Wo = 20, stride 2: runs of 8 and an overlapping tail
+	{2, 4, 8, 3, 3, 1, 1},   // Wo = 8, stride 1: one group of eight per run
+	{2, 4, 9, 3, 3, 1, 1},   // Wo = 9, stride 1: a group and an overlapping tail
+	{1, 3, 16, 3, 3, 1, 1},  // Wo = 16, stride 1: two groups
+	{3, 20, 18, 7, 7, 2, 3}, // the ImageNet stem: transposed panels copy runs of 7
+	{2, 9, 11, 5, 5, 1, 2},  // runs of 5
+	{2, 3, 20, 3, 3, 1, 1},  // Wo = 20, stride 1: two groups and an overlapping tail
 }
 
 // TestIm2colDefinition checks Im2col element by element against its definition, with a row stride
