@@ -72,13 +72,13 @@ func syncBatchNorm(op string, comm dist.Comm, x, gamma, beta *Var, runningMean, 
 
 	// Pass 1: per-channel sums and the count, summed over the ranks.
 	stats := make([]float64, c+1)
-	parallel.Dynamic(c, 1, func(lo, hi int) {
-		for ch := lo; ch < hi; ch++ {
-			var s float64
-			for i := 0; i < n; i++ {
-				s += float64(vec.Sum(seg(xv, i, ch)))
+	// Each pass runs image by image over a block of channels, as BatchNorm's (channelBlock).
+	blk := channelBlock(c, hw)
+	parallel.Dynamic(c, blk, func(lo, hi int) {
+		for i := 0; i < n; i++ {
+			for ch := lo; ch < hi; ch++ {
+				stats[ch] += float64(vec.Sum(seg(xv, i, ch)))
 			}
-			stats[ch] = s
 		}
 	})
 	stats[c] = float64(n * hw)
@@ -92,13 +92,12 @@ func syncBatchNorm(op string, comm dist.Comm, x, gamma, beta *Var, runningMean, 
 	}
 	// Pass 2: squared deviations from the global mean, summed over the ranks.
 	dev := stats[:c]
-	parallel.Dynamic(c, 1, func(lo, hi int) {
-		for ch := lo; ch < hi; ch++ {
-			var s float64
-			for i := 0; i < n; i++ {
-				s += float64(vec.SumSqDev(seg(xv, i, ch), mean[ch]))
+	clear(dev)
+	parallel.Dynamic(c, blk, func(lo, hi int) {
+		for i := 0; i < n; i++ {
+			for ch := lo; ch < hi; ch++ {
+				dev[ch] += float64(vec.SumSqDev(seg(xv, i, ch), mean[ch]))
 			}
-			dev[ch] = s
 		}
 	})
 	comm.AllReduce64(dev)
@@ -127,9 +126,9 @@ func syncBatchNorm(op string, comm dist.Comm, x, gamma, beta *Var, runningMean, 
 		}
 		scale[ch], shift[ch] = a, b
 	}
-	parallel.Dynamic(c, 1, func(lo, hi int) {
-		for ch := lo; ch < hi; ch++ {
-			for i := 0; i < n; i++ {
+	parallel.Dynamic(c, blk, func(lo, hi int) {
+		for i := 0; i < n; i++ {
+			for ch := lo; ch < hi; ch++ {
 				if relu {
 					vec.AffineReLU(seg(y, i, ch), seg(xv, i, ch), scale[ch], mean[ch], shift[ch])
 				} else {
@@ -151,15 +150,17 @@ func syncBatchNorm(op string, comm dist.Comm, x, gamma, beta *Var, runningMean, 
 		}
 		// sums[ch] = Σ G, sums[c+ch] = Σ G·(x − μ) over this rank's values.
 		sums := make([]float64, 2*c)
-		parallel.Dynamic(c, 1, func(lo, hi int) {
+		parallel.Dynamic(c, blk, func(lo, hi int) {
+			masks := make([]*vec.ReLU, hi-lo)
 			for ch := lo; ch < hi; ch++ {
-				var sg, sgd float64
-				for i := 0; i < n; i++ {
-					a, b := vec.SumProdDev(seg(gy, i, ch), seg(xv, i, ch), mean[ch], mask(ch))
-					sg += float64(a)
-					sgd += float64(b)
+				masks[ch-lo] = mask(ch)
+			}
+			for i := 0; i < n; i++ {
+				for ch := lo; ch < hi; ch++ {
+					a, b := vec.SumProdDev(seg(gy, i, ch), seg(xv, i, ch), mean[ch], masks[ch-lo])
+					sums[ch] += float64(a)
+					sums[c+ch] += float64(b)
 				}
-				sums[ch], sums[c+ch] = sg, sgd
 			}
 		})
 		if gamma != nil && gamma.requiresGrad {
@@ -179,7 +180,9 @@ func syncBatchNorm(op string, comm dist.Comm, x, gamma, beta *Var, runningMean, 
 		}
 		comm.AllReduce64(sums)
 		gx, fresh := x.GradFresh()
-		parallel.Dynamic(c, 1, func(lo, hi int) {
+		parallel.Dynamic(c, blk, func(lo, hi int) {
+			as, bs, ks := make([]float32, hi-lo), make([]float32, hi-lo), make([]float32, hi-lo)
+			masks := make([]*vec.ReLU, hi-lo)
 			for ch := lo; ch < hi; ch++ {
 				is := float64(invstd[ch])
 				g := float64(1)
@@ -190,8 +193,11 @@ func syncBatchNorm(op string, comm dist.Comm, x, gamma, beta *Var, runningMean, 
 				a := g * is
 				b := -a * is * is * sums[c+ch] / m
 				k := -a * sums[ch] / m
-				for i := 0; i < n; i++ {
-					vec.LinComb(seg(gx, i, ch), seg(gy, i, ch), seg(xv, i, ch), float32(a), float32(b), mean[ch], float32(k), mask(ch), !fresh)
+				as[ch-lo], bs[ch-lo], ks[ch-lo], masks[ch-lo] = float32(a), float32(b), float32(k), mask(ch)
+			}
+			for i := 0; i < n; i++ {
+				for ch := lo; ch < hi; ch++ {
+					vec.LinComb(seg(gx, i, ch), seg(gy, i, ch), seg(xv, i, ch), as[ch-lo], bs[ch-lo], mean[ch], ks[ch-lo], masks[ch-lo], !fresh)
 				}
 			}
 		})
