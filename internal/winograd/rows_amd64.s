@@ -206,26 +206,56 @@
 	VMOVAPS   Z29, Z21;      \
 	VPERMI2PS Z17, Z16, Z21
 
+// INSETUP loads input16r's and input16q's arguments: input SI (plane stride R9, row stride
+// BX), group R8 with its tap permutes in Z28..Z31 and lane mask K7, channels CX, output DI
+// (channel stride R13, ξ stride R11, 3·stride R12).
+#define INSETUP \
+	MOVQ      x+0(FP), SI;        \
+	MOVQ      grp+8(FP), R8;      \
+	MOVQ      hw+16(FP), R9;      \
+	SHLQ      $2, R9;             \
+	MOVQ      w+24(FP), BX;       \
+	SHLQ      $2, BX;             \
+	MOVQ      nc+32(FP), CX;      \
+	MOVQ      v+40(FP), DI;       \
+	MOVQ      ldv+48(FP), R13;    \
+	SHLQ      $2, R13;            \
+	MOVQ      xis+56(FP), R11;    \
+	SHLQ      $2, R11;            \
+	LEAQ      (R11)(R11*2), R12;  \
+	VMOVDQU32 0(R8), Z28;         \
+	VMOVDQU32 64(R8), Z29;        \
+	VMOVDQU32 128(R8), Z30;       \
+	VMOVDQU32 192(R8), Z31;       \
+	KMOVW     440(R8), K7
+
+// INFINISH turns one channel's taps d (Z(4i+j)) into V = Bᵀ d B, writes it, and moves to the
+// next channel (the caller's JNZ loops while CX is not 0).
+#define INFINISH \
+	TCOL(Z0, Z4, Z8, Z12);    \
+	TCOL(Z1, Z5, Z9, Z13);    \
+	TCOL(Z2, Z6, Z10, Z14);   \
+	TCOL(Z3, Z7, Z11, Z15);   \
+	MOVQ DI, R10;             \
+	VROWM(Z0, Z1, Z2, Z3);    \
+	VROWM(Z4, Z5, Z6, Z7);    \
+	VROWM(Z8, Z9, Z10, Z11);  \
+	VROWM(Z12, Z13, Z14, Z15); \
+	ADDQ R9, SI;              \
+	ADDQ R13, DI;             \
+	DECQ CX
+
+// OUTNEXT moves the output transforms to the next channel (the caller's JNZ loops while CX is
+// not 0).
+#define OUTNEXT \
+	ADDQ R13, SI; \
+	ADDQ R9, DI;  \
+	ADDQ $4, DX;  \
+	DECQ CX
+
 // func input16r(x *float32, grp *rowGroup, hw, w, nc int, v *float32, ldv, xis int)
 TEXT ·input16r(SB), NOSPLIT, $0-64
-	MOVQ x+0(FP), SI
-	MOVQ grp+8(FP), R8
-	MOVQ hw+16(FP), R9
-	SHLQ $2, R9
-	MOVQ w+24(FP), BX
-	SHLQ $2, BX
-	MOVQ nc+32(FP), CX
-	MOVQ v+40(FP), DI
-	MOVQ ldv+48(FP), R13
-	SHLQ $2, R13
-	MOVQ xis+56(FP), R11
-	SHLQ $2, R11
-	LEAQ (R11)(R11*2), R12
-	VMOVDQU32 0(R8), Z28
-	VMOVDQU32 64(R8), Z29
-	VMOVDQU32 128(R8), Z30
-	VMOVDQU32 192(R8), Z31
-	KMOVW     440(R8), K7
+	INSETUP
 
 in16rloop:
 	MOVQ 384(R8), AX
@@ -236,18 +266,7 @@ in16rloop:
 	TAPS(420, 422, Z4, Z5, Z6, Z7)
 	TAPS(424, 426, Z8, Z9, Z10, Z11)
 	TAPS(428, 430, Z12, Z13, Z14, Z15)
-	TCOL(Z0, Z4, Z8, Z12)
-	TCOL(Z1, Z5, Z9, Z13)
-	TCOL(Z2, Z6, Z10, Z14)
-	TCOL(Z3, Z7, Z11, Z15)
-	MOVQ DI, R10
-	VROWM(Z0, Z1, Z2, Z3)
-	VROWM(Z4, Z5, Z6, Z7)
-	VROWM(Z8, Z9, Z10, Z11)
-	VROWM(Z12, Z13, Z14, Z15)
-	ADDQ R9, SI
-	ADDQ R13, DI
-	DECQ CX
+	INFINISH
 	JNZ  in16rloop
 	VZEROUPPER
 	RET
@@ -263,10 +282,7 @@ out16rloop:
 	VMOVUPS Z31, K2, (R10)
 	VMOVUPS Z20, K3, (AX)(BX*1)
 	VMOVUPS Z21, K4, (R10)(BX*1)
-	ADDQ R13, SI
-	ADDQ R9, DI
-	ADDQ $4, DX
-	DECQ CX
+	OUTNEXT
 	JNZ  out16rloop
 	VZEROUPPER
 	RET
@@ -290,10 +306,7 @@ out16raccloop:
 	VMOVUPS.Z (R10)(BX*1), K4, Z23
 	VADDPS    Z23, Z21, Z21
 	VMOVUPS   Z21, K4, (R10)(BX*1)
-	ADDQ R13, SI
-	ADDQ R9, DI
-	ADDQ $4, DX
-	DECQ CX
+	OUTNEXT
 	JNZ  out16raccloop
 	VZEROUPPER
 	RET
@@ -303,24 +316,7 @@ out16raccloop:
 // input16r for a quad group: window row i's tables are Z(16+2i) (segments 0, 1) and Z(17+2i)
 // (segments 2, 3).
 TEXT ·input16q(SB), NOSPLIT, $0-64
-	MOVQ x+0(FP), SI
-	MOVQ grp+8(FP), R8
-	MOVQ hw+16(FP), R9
-	SHLQ $2, R9
-	MOVQ w+24(FP), BX
-	SHLQ $2, BX
-	MOVQ nc+32(FP), CX
-	MOVQ v+40(FP), DI
-	MOVQ ldv+48(FP), R13
-	SHLQ $2, R13
-	MOVQ xis+56(FP), R11
-	SHLQ $2, R11
-	LEAQ (R11)(R11*2), R12
-	VMOVDQU32 0(R8), Z28
-	VMOVDQU32 64(R8), Z29
-	VMOVDQU32 128(R8), Z30
-	VMOVDQU32 192(R8), Z31
-	KMOVW     440(R8), K7
+	INSETUP
 
 in16qloop:
 	QLOAD(VMOVUPS.Z, 456, 520, Z16, Z18, Z20, Z22)
@@ -331,18 +327,7 @@ in16qloop:
 	QTAPS(Z18, Z19, Z4, Z5, Z6, Z7)
 	QTAPS(Z20, Z21, Z8, Z9, Z10, Z11)
 	QTAPS(Z22, Z23, Z12, Z13, Z14, Z15)
-	TCOL(Z0, Z4, Z8, Z12)
-	TCOL(Z1, Z5, Z9, Z13)
-	TCOL(Z2, Z6, Z10, Z14)
-	TCOL(Z3, Z7, Z11, Z15)
-	MOVQ DI, R10
-	VROWM(Z0, Z1, Z2, Z3)
-	VROWM(Z4, Z5, Z6, Z7)
-	VROWM(Z8, Z9, Z10, Z11)
-	VROWM(Z12, Z13, Z14, Z15)
-	ADDQ R9, SI
-	ADDQ R13, DI
-	DECQ CX
+	INFINISH
 	JNZ  in16qloop
 	VZEROUPPER
 	RET
@@ -358,10 +343,7 @@ out16qloop:
 	QSTORE(496, 554, Z30, Z20)
 	QSTORE(504, 556, Z31, Z21)
 	QSTORE(512, 558, Z31, Z21)
-	ADDQ R13, SI
-	ADDQ R9, DI
-	ADDQ $4, DX
-	DECQ CX
+	OUTNEXT
 	JNZ  out16qloop
 	VZEROUPPER
 	RET
@@ -377,10 +359,7 @@ out16qaccloop:
 	QSTOREACC(496, 554, Z30, Z20)
 	QSTOREACC(504, 556, Z31, Z21)
 	QSTOREACC(512, 558, Z31, Z21)
-	ADDQ R13, SI
-	ADDQ R9, DI
-	ADDQ $4, DX
-	DECQ CX
+	OUTNEXT
 	JNZ  out16qaccloop
 	VZEROUPPER
 	RET
