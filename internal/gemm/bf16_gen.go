@@ -35,7 +35,9 @@ func evex(pp, op byte, dst, src1, src2 int) string {
 }
 
 // dp is VDPBF16PS acc, a, b (acc += pairwise dot products of a's and b's bf16 pairs).
-func dp(acc, a, b int) string { return evex(2, 0x52, acc, a, b) + " // VDPBF16PS Z" + fmt.Sprint(b) + ", Z" + fmt.Sprint(a) + ", Z" + fmt.Sprint(acc) }
+func dp(acc, a, b int) string {
+	return evex(2, 0x52, acc, a, b) + " // VDPBF16PS Z" + fmt.Sprint(b) + ", Z" + fmt.Sprint(a) + ", Z" + fmt.Sprint(acc)
+}
 
 func main() {
 	var s strings.Builder
