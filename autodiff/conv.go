@@ -187,6 +187,13 @@ func newConvPlan(g im2col.ConvGeom, n, cout int) *convPlan {
 	if pl.workers {
 		pl.gemm, pl.gemmThreads = blas.SgemmSerial, 1
 	}
+	if gemm.BF16() {
+		// bfloat16 products (opt-in): on the pure-Go kernels whatever the default backend.
+		threads := pl.gemmThreads
+		pl.gemm = func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+			gemm.SgemmBF16(threads, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		}
+	}
 	pl.chunks = (n + pl.chunk - 1) / pl.chunk
 	return pl
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/contrastive-go/contrastive/internal/gemm"
 	"github.com/contrastive-go/contrastive/internal/winograd"
 )
 
@@ -43,10 +44,14 @@ var convEnv = sync.OnceValues(func() (ConvAlgorithm, error) {
 })
 
 // ConvEnvError reports a value of CONTRASTIVE_CONV that names no algorithm (the convolutions
-// then pick per shape, as when it is unset); commands refuse to run with it.
+// then pick per shape, as when it is unset), or a CONTRASTIVE_PRECISION that cannot be honoured
+// (unknown, or bf16 on a CPU without it: the products then stay float32); commands refuse to
+// run with either.
 func ConvEnvError() error {
-	_, err := convEnv()
-	return err
+	if _, err := convEnv(); err != nil {
+		return err
+	}
+	return gemm.CheckPrecisionEnv()
 }
 
 // convAlgorithm overrides the environment when not ConvAuto (for tests and benchmarks).

@@ -174,6 +174,9 @@ func (t *Trainer) setup(cfg Config, o Options) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
+	if err := autodiff.SetConvPrecision(cfg.Precision); err != nil {
+		return err
+	}
 	if n := t.WorldSize(); cfg.BatchSize%n != 0 {
 		return fmt.Errorf("--batch-size %d does not divide among the %d processes: give a multiple of %d (it is the global batch, of which each process trains an equal share)", cfg.BatchSize, n, n)
 	}

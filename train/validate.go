@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/contrastive-go/contrastive/augment"
+	"github.com/contrastive-go/contrastive/autodiff"
 	"github.com/contrastive-go/contrastive/method"
 )
 
@@ -100,6 +101,9 @@ func (c *Config) Validate() error {
 	}
 	if c.SyncBN != "" && !slices.Contains(SyncBNValues, c.SyncBN) {
 		return fmt.Errorf("unknown --sync-bn %q (known: %s)", c.SyncBN, strings.Join(SyncBNValues, ", "))
+	}
+	if err := autodiff.CheckPrecision(c.Precision); err != nil {
+		return fmt.Errorf("--precision %q: %w", c.Precision, err)
 	}
 	if !knownAugment(c.Augment) {
 		return fmt.Errorf("unknown --augment %q (known: %s)", c.Augment, strings.Join(AugmentNames(), ", "))

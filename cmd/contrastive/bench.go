@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/contrastive-go/contrastive/autodiff"
 	"github.com/contrastive-go/contrastive/bench"
 	"github.com/contrastive-go/contrastive/blas"
 )
@@ -25,6 +26,7 @@ type benchResult struct {
 	GEMMDescribe   string             `json:"gemm_describe"`
 	GEMMGFLOPS     float64            `json:"gemm_gflops"`
 	GEMM           []bench.GEMMResult `json:"gemm"`
+	Precision      string             `json:"precision"`
 	Threads        int                `json:"threads"`
 	Load1          float64            `json:"load1"`
 }
@@ -38,9 +40,13 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	intFlag(fs, warmup, "warmup", 2, nonNegInt, "untimed warm-up steps")
 	intFlag(fs, batch, "batch", 0, atLeast(2), "images per step, each giving two views (default 256 for reference, 64 for resnet18)")
 	backend := fs.String("gemm", "", "force a GEMM backend: "+fmt.Sprint(blas.Available()))
+	precision := fs.String("precision", "fp32", "the convolutions' products: fp32|bf16 (see train --precision)")
 	jsonOut := fs.Bool("json", false, "print the result as JSON on stdout")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if err := autodiff.SetConvPrecision(*precision); err != nil {
+		return fmt.Errorf("--precision %q: %w", *precision, err)
 	}
 	newStep, peer, defBatch := bench.NewStep, "../shared/bench/torch_ref.py step", 256
 	switch *model {
@@ -58,7 +64,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	res := benchResult{Bench: "simclr_step", Model: *model, GEMMBackend: blas.Default().Name(), GEMMDescribe: blas.Describe(), Threads: bench.Threads(), Load1: bench.Load1()}
+	res := benchResult{Bench: "simclr_step", Model: *model, Precision: autodiff.ConvPrecision(), GEMMBackend: blas.Default().Name(), GEMMDescribe: blas.Describe(), Threads: bench.Threads(), Load1: bench.Load1()}
 	for _, s := range [][3]int{{1024, 1152, 256}, {2048, 2048, 2048}} {
 		res.GEMM = append(res.GEMM, bench.GEMM(s[0], s[1], s[2], 5))
 	}
@@ -76,7 +82,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	for _, g := range res.GEMM {
 		fmt.Fprintf(stdout, "  sgemm %dx%dx%d: %.1f GFLOP/s\n", g.M, g.K, g.N, g.GFLOPS)
 	}
-	fmt.Fprintf(stdout, "SimCLR step, %s model (%d parameters), %d images x 2 views (%s):\n", res.Model, res.Params, res.Batch, res.Data)
+	fmt.Fprintf(stdout, "SimCLR step, %s model (%d parameters), %d images x 2 views (%s), %s convolutions:\n", res.Model, res.Params, res.Batch, res.Data, res.Precision)
 	fmt.Fprintf(stdout, "  %.3f s/step, %.0f images/s  (%d threads, load %.2f)\n", res.SecondsPerStep, res.ImagesPerSec, res.Threads, res.Load1)
 	fmt.Fprintln(stdout, "compare: "+peer)
 	return nil

@@ -238,7 +238,7 @@ var badFlagValues = map[string][]string{
 	"train/channels": {"0,8", "8,-1", "a", ","}, "train/strides": {"0", "x"}, "train/seed": {"-1", "x"},
 	"train/method": {"nope"}, "train/optimizer": {"rmsprop"}, "train/schedule": {"step"}, "train/augment": {"bogus"},
 	"train/model": {"vgg"}, "train/head": {"mlp9"}, "train/lambda": {"0", "NaN", "Inf"}, "train/local-crops": {"-1"},
-	"train/local-size": {"0", "-1"}, "train/sync-bn": {"maybe", "true"}, "train/pred-hidden": {"0", "-1"}, "train/prototypes": {"1", "0"},
+	"train/local-size": {"0", "-1"}, "train/sync-bn": {"maybe", "true"}, "train/precision": {"fp16", "bfloat16"}, "train/pred-hidden": {"0", "-1"}, "train/prototypes": {"1", "0"},
 	"eval/holdout": {"0", "1", "NaN", "-0.2"}, "eval/linear-epochs": {"-1"}, "eval/image-size": {"0", "5000"}, "eval/seed": {"x"},
 	"embed/image-size": {"0"}, "embed/format": {"xml"},
 	"index/batch-size": {"0", "-1"}, "index/image-size": {"0"}, "index/kind": {"ivf", ""}, "index/m": {"1", "0", "257", "x"},
@@ -248,7 +248,7 @@ var badFlagValues = map[string][]string{
 	"serve/concurrency": {"-1"}, "serve/queue-timeout": {"0", "-1s"}, "serve/max-queued": {"0"},
 	"serve/compact-after": {"-1", "x"}, "serve/max-items": {"-1"}, "serve/ef-search": {"-1", "70000"}, "serve/recall-sample": {"-0.1", "1.5", "NaN"},
 	"serve/token-file": {"/nonexistent/token"},
-	"bench/steps":      {"0"}, "bench/model": {"vgg"}, "bench/warmup": {"-1"}, "bench/batch": {"1"}, "bench/gemm": {"cublas"},
+	"bench/steps":      {"0"}, "bench/model": {"vgg"}, "bench/warmup": {"-1"}, "bench/batch": {"1"}, "bench/gemm": {"cublas"}, "bench/precision": {"fp16", "BF16"},
 	"demo/epochs": {"0", "-1"}, "demo/max-time": {"0"},
 }
 

@@ -83,7 +83,7 @@ func BenchmarkConvShapes(b *testing.B) {
 			}
 			b.Run(name, func(b *testing.B) {
 				if bl != nil {
-					kern := kernelFor(s.m, s.n)
+					kern := kernelFor(s.m, s.n, false)
 					if bl.mc%kern.mr != 0 || bl.nc%kern.nr != 0 {
 						b.Skipf("%s: mc must be a multiple of %d, nc of %d", kern.name, kern.mr, kern.nr)
 					}

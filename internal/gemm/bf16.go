@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"sync/atomic"
+	"unsafe"
 )
 
 // bfloat16 products (opt-in, AVX512_BF16 CPUs such as Zen 4 and Sapphire Rapids): the operands
@@ -21,6 +23,32 @@ import (
 // a zero.
 
 var bf16On atomic.Bool
+
+// PrecisionEnv is the environment variable that switches the bfloat16 products on for a whole
+// process (CONTRASTIVE_PRECISION=bf16; fp32 or unset: off). CheckPrecisionEnv reports a value
+// that cannot be honoured.
+const PrecisionEnv = "CONTRASTIVE_PRECISION"
+
+func init() {
+	if os.Getenv(PrecisionEnv) == "bf16" && hasBF16 {
+		bf16On.Store(true)
+	}
+}
+
+// CheckPrecisionEnv reports an unknown CONTRASTIVE_PRECISION or bf16 on a CPU without it.
+func CheckPrecisionEnv() error {
+	switch v := os.Getenv(PrecisionEnv); v {
+	case "", "fp32":
+		return nil
+	case "bf16":
+		if !hasBF16 {
+			return fmt.Errorf("%s=bf16: %w", PrecisionEnv, ErrNoBF16)
+		}
+		return nil
+	default:
+		return fmt.Errorf("%s=%q: want fp32 or bf16", PrecisionEnv, v)
+	}
+}
 
 // HasBF16 reports whether the bfloat16 products can run here.
 func HasBF16() bool { return hasBF16 }
@@ -149,4 +177,44 @@ func MulPanelsBF16(m, n, kp int, a []uint32, b []uint32, ldb int, c []float32, l
 			j0 += cols
 		}
 	}
+}
+
+// macroKernelBF16 is macroKernel for the 8x48 kernel's bfloat16 twin, on blocks in the pair
+// layout (kbp pair steps).
+func macroKernelBF16(mb, j0, j1, kbp int, ap, bp []uint32, c []float32, ldc int, tile []float32, load bool) {
+	const mr, nr = PanelRows, PanelCols
+	tile = tile[:mr*nr]
+	for ir := 0; ir < mb; ir += mr {
+		mm := min(mr, mb-ir)
+		a := &ap[ir*kbp]
+		for jr := j0; jr < j1; jr += nr {
+			nn := min(nr, j1-jr)
+			b := &bp[jr*kbp]
+			ci := ir*ldc + jr
+			if mm == mr && nn == nr {
+				bf16Kernel(nr, kbp, a, b, nr, &c[ci], ldc, load)
+				continue
+			}
+			bf16Kernel(nr, kbp, a, b, nr, &tile[0], nr, false)
+			for i := 0; i < mm; i++ {
+				row := c[ci+i*ldc : ci+i*ldc+nn]
+				t := tile[i*nr : i*nr+nn]
+				if !load {
+					copy(row, t)
+					continue
+				}
+				for j, v := range t {
+					row[j] += v
+				}
+			}
+		}
+	}
+}
+
+// words is a float32 buffer seen as 32-bit words (the pair layout's storage).
+func words(f []float32) []uint32 {
+	if len(f) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*uint32)(unsafe.Pointer(&f[0])), len(f))
 }

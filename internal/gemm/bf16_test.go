@@ -154,3 +154,74 @@ func TestMulPanelsBF16(t *testing.T) {
 		}
 	}
 }
+
+// The convolutions' products (GemmPackB) with the bfloat16 products on: every shape the 8x48 kernel takes (edge tiles, k blocks
+// of odd depth, transposes, beta) against float64 products of the rounded operands (alpha = 2
+// scales exactly, so rounding alpha·A is rounding A).
+// Sgemm (matrix products: linear layers, losses, evaluation, search) stays float32.
+func TestGemmPackBBF16(t *testing.T) {
+	skipNoBF16(t)
+	if err := SetBF16(true); err != nil {
+		t.Fatal(err)
+	}
+	defer SetBF16(false)
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, sh := range []struct {
+		m, n, k      int
+		tA, tB       bool
+		alpha, beta  float32
+		wantBF16Kern bool
+	}{{37, 101, 257, false, false, 1, 0, true}, {64, 147, 96, true, false, 2, 0.5, true}, {130, 200, 33, false, true, 1, 1, true}, {8, 48, 1, true, true, 1, 0, true}} {
+		if k := kernelFor(sh.m, sh.n, true); (k == avx512Kernel) != sh.wantBF16Kern {
+			t.Fatalf("%+v: kernel %s", sh, k.name)
+		}
+		a, b := make([]float32, sh.m*sh.k), make([]float32, sh.k*sh.n)
+		for i := range a {
+			a[i] = float32(rng.NormFloat64())
+		}
+		for i := range b {
+			b[i] = float32(rng.NormFloat64())
+		}
+		c := make([]float32, sh.m*sh.n)
+		for i := range c {
+			c[i] = float32(rng.NormFloat64())
+		}
+		c0 := append([]float32(nil), c...)
+		lda, ldb := sh.k, sh.n
+		if sh.tA {
+			lda = sh.m
+		}
+		if sh.tB {
+			ldb = sh.k
+		}
+		c32 := append([]float32(nil), c...)
+		Sgemm(2, sh.tA, sh.tB, sh.m, sh.n, sh.k, sh.alpha, a, lda, b, ldb, sh.beta, c32, sh.n)
+		GemmPackB(sh.tA, sh.m, sh.n, sh.k, sh.alpha, a, lda, MatrixB(sh.tB, b, ldb), sh.beta, c, sh.n, 2)
+		for i := 0; i < sh.m; i++ {
+			for j := 0; j < sh.n; j++ {
+				want := float64(sh.beta) * float64(c0[i*sh.n+j])
+				mag := math.Abs(want)
+				want32 := want
+				for p := 0; p < sh.k; p++ {
+					av, bv := a[i*sh.k+p], b[p*sh.n+j]
+					if sh.tA {
+						av = a[p*sh.m+i]
+					}
+					if sh.tB {
+						bv = b[j*sh.k+p]
+					}
+					ab := float64(sh.alpha) * float64(RoundBF16(av)) * float64(RoundBF16(bv))
+					want += ab
+					mag += math.Abs(ab)
+					want32 += float64(sh.alpha) * float64(av) * float64(bv)
+				}
+				if d := math.Abs(float64(c32[i*sh.n+j]) - want32); d > mag*0x1p-18 {
+					t.Fatalf("%+v: Sgemm C[%d][%d] = %g, want float32's %g (Σ|ab| %g)", sh, i, j, c32[i*sh.n+j], want32, mag)
+				}
+				if d := math.Abs(float64(c[i*sh.n+j]) - want); d > mag*0x1p-18 {
+					t.Fatalf("%+v: C[%d][%d] = %g, want %g (Σ|ab| %g)", sh, i, j, c[i*sh.n+j], want, mag)
+				}
+			}
+		}
+	}
+}

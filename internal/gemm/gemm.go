@@ -30,7 +30,17 @@ import (
 // workers goroutines, with the micro-kernel kernelFor picks for the shape. The arguments must
 // already have been checked.
 func Sgemm(workers int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	gemm(kernelFor(m, n), workers, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	gemm(kernelFor(m, n, false), workers, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// SgemmBF16 is Sgemm with the bfloat16 products when they are on (BF16): for the
+// convolutions' explicit-im2col products, which follow the precision switch as their implicit
+// ones (GemmPackB, GemmPackedA) do. Matrix products elsewhere (Sgemm) stay float32.
+func SgemmBF16(workers int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	bf := BF16()
+	gemmPacked(kernelFor(m, n, bf), bf, workers, transA, m, n, k, alpha, a, lda, func(dst []float32, nr, p0, j0, kb, cols int) {
+		packBPanel(dst, nr, transB, b, ldb, p0, j0, kb, cols)
+	}, beta, c, ldc, nil)
 }
 
 // Kernel is one of the micro-kernels this CPU runs, for tests and benchmarks that force one.
@@ -99,23 +109,30 @@ var ratedKernels = sync.OnceValue(func() []rated {
 })
 
 // kernelFor picks the micro-kernel that should finish an m×n product first: the one whose padded
-// tile area, roundUp(m, mr)·roundUp(n, nr), divided by its speed is least. A 6x16 tile wastes
+// tile area, roundUp(m, mr)·roundUp(n, nr), divided by its speed is least (with bf, for the
+// convolutions' products with bfloat16 on: the 8x48 kernel at its bfloat16 twin's speed). A 6x16 tile wastes
 // nothing on n = 64 where an 8x48 tile computes 96 columns.
 //
 // The choice must not depend on the noise in ratedKernels' timing (on a busy machine it differs
 // by several percent from run to run, and a product would switch kernels from one process to the
 // next): speeds within kernelSpeedTie of the fastest count as equal, and a later (smaller)
 // kernel must save more than kernelAreaGain of the work to be chosen.
-func kernelFor(m, n int) *kernel {
+func kernelFor(m, n int, bf bool) *kernel {
 	rs := ratedKernels()
+	gflops := func(r rated) float64 {
+		if bf && r.kernel == avx512Kernel {
+			return 2 * r.gflops // its bfloat16 twin (see gemmPacked) does two multiply-adds an FMA
+		}
+		return r.gflops
+	}
 	fastest := 0.0
 	for _, r := range rs {
-		fastest = max(fastest, r.gflops)
+		fastest = max(fastest, gflops(r))
 	}
 	var best *kernel
 	var bestCost float64
 	for _, r := range rs {
-		speed := snapSpeed(r.gflops / fastest)
+		speed := snapSpeed(gflops(r) / fastest)
 		cost := float64(roundUp(m, r.mr)) * float64(roundUp(n, r.nr)) / speed
 		if best == nil || cost < bestCost*(1-kernelAreaGain) {
 			best, bestCost = r.kernel, cost
@@ -165,7 +182,7 @@ const minTaskCols = 192
 // gemm computes C = alpha·op(A)·op(B) + beta·C with kernel kern on up to workers goroutines.
 // The arguments must already have been checked.
 func gemm(kern *kernel, workers int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	gemmPacked(kern, workers, transA, m, n, k, alpha, a, lda, func(dst []float32, nr, p0, j0, kb, cols int) {
+	gemmPacked(kern, false, workers, transA, m, n, k, alpha, a, lda, func(dst []float32, nr, p0, j0, kb, cols int) {
 		packBPanel(dst, nr, transB, b, ldb, p0, j0, kb, cols)
 	}, beta, c, ldc, nil)
 }
@@ -173,8 +190,9 @@ func gemm(kern *kernel, workers int, transA, transB bool, m, n, k int, alpha flo
 // gemmPacked is gemm with op(B)'s nr-column panels written by packB (see PackB) instead of
 // copied from a matrix.
 //
-// With pa not nil, op(A) comes already packed from pa (a and lda are unused).
-func gemmPacked(kern *kernel, workers int, transA bool, m, n, k int, alpha float32, a []float32, lda int, packB PackB, beta float32, c []float32, ldc int, pa *PackedA) {
+// With pa not nil, op(A) comes already packed from pa (a and lda are unused). With bf16 and the
+// 8x48 kernel, the products are bfloat16 ones (see bf16.go).
+func gemmPacked(kern *kernel, bf16 bool, workers int, transA bool, m, n, k int, alpha float32, a []float32, lda int, packB PackB, beta float32, c []float32, ldc int, pa *PackedA) {
 	if m == 0 || n == 0 {
 		return
 	}
@@ -191,12 +209,23 @@ func gemmPacked(kern *kernel, workers int, transA bool, m, n, k int, alpha float
 	mcMax := min(kern.mc, roundUp(m, mr))
 	packedB := getBuf(kcMax * ncMax)
 	defer putBuf(packedB)
+	// With bfloat16 products on, the 8x48 kernel's packed blocks are converted to the pair
+	// layout (see bf16.go) as they are packed, and its bfloat16 twin multiplies them.
+	bf := kern == avx512Kernel && bf16 && hasBF16
+	var packedBF *[]float32
+	if bf {
+		packedBF = getBuf((kcMax + 1) / 2 * ncMax)
+		defer putBuf(packedBF)
+	}
 	scratch := make([]*workerBufs, workers)
 	defer func() {
 		for _, s := range scratch {
 			if s != nil {
 				putBuf(s.a)
 				putBuf(s.tile)
+				if s.bf != nil {
+					putBuf(s.bf)
+				}
 			}
 		}
 	}()
@@ -212,9 +241,17 @@ func gemmPacked(kern *kernel, workers int, transA bool, m, n, k int, alpha float
 		for pc := 0; pc < k; pc += kern.kc {
 			kb := min(kern.kc, k-pc)
 			bp := (*packedB)[:kb*panels*nr]
+			kbp := (kb + 1) / 2
+			var bpf []uint32
+			if bf {
+				bpf = words((*packedBF)[:kbp*panels*nr])
+			}
 			runTasks(workers, panels, func(_, s int) {
 				j := s * nr
 				packB(bp[j*kb:(j+nr)*kb], nr, pc, jc+j, kb, min(nr, nb-j))
+				if bf {
+					PairRows(bp[j*kb:(j+nr)*kb], nr, nr, kb, bpf[j*kbp:(j+nr)*kbp], nr)
+				}
 			})
 			// The first k block overwrites C when beta is 0; otherwise C is scaled by beta first
 			// (unless beta is 1) and every k block adds to it.
@@ -223,6 +260,9 @@ func gemmPacked(kern *kernel, workers int, transA bool, m, n, k int, alpha float
 				ws := scratch[w]
 				if ws == nil {
 					ws = &workerBufs{a: getBuf(mcMax * kcMax), tile: getBuf(mr * nr)}
+					if bf {
+						ws.bf = getBuf(mcMax * (kcMax + 1) / 2)
+					}
 					scratch[w] = ws
 				}
 				ic := t / nChunks * kern.mc
@@ -238,6 +278,14 @@ func gemmPacked(kern *kernel, workers int, transA bool, m, n, k int, alpha float
 					ap = pa.block(ic, pc, mb, kb)
 				} else {
 					packA(ap, mr, transA, alpha, a, lda, ic, pc, mb, kb)
+				}
+				if bf {
+					apf := words(*ws.bf)
+					for ir := 0; ir < mb; ir += mr {
+						PairPanel(ap[ir*kb:], kb, apf[ir*kbp:])
+					}
+					macroKernelBF16(mb, j0, j1, kbp, apf, bpf, c[ic*ldc+jc:], ldc, *ws.tile, load)
+					return
 				}
 				macroKernel(kern, mb, j0, j1, kb, ap, bp, c[ic*ldc+jc:], ldc, *ws.tile, load)
 			})
@@ -310,8 +358,9 @@ func runTasks(workers, n int, fn func(w, i int)) {
 	wg.Wait()
 }
 
-// workerBufs is one goroutine's scratch: its packed A block and an edge tile.
-type workerBufs struct{ a, tile *[]float32 }
+// workerBufs is one goroutine's scratch: its packed A block, an edge tile, and the A block in
+// the bfloat16 pair layout when those products are on.
+type workerBufs struct{ a, tile, bf *[]float32 }
 
 // bufPools recycles packing buffers by power-of-two size class, so that a buffer taken from a
 // class always fits (one pool of mixed sizes kept handing out buffers too small for the request,

@@ -72,24 +72,24 @@ func TestKernelChoiceIgnoresTimingNoise(t *testing.T) {
 	for _, r := range []struct{ b, s float64 }{{117, 112}, {112, 117}, {100, 110}} {
 		ratedKernels = rate(r.b, r.s)
 		for _, c := range shapes {
-			if got := kernelFor(c.m, c.n); got != c.want {
-				t.Errorf("ratings %v: kernelFor(%d, %d) = %s, want %s", r, c.m, c.n, got.name, c.want.name)
+			if got := kernelFor(c.m, c.n, false); got != c.want {
+				t.Errorf("ratings %v: kernelFor(%d, %d, false) = %s, want %s", r, c.m, c.n, got.name, c.want.name)
 			}
 		}
 	}
 	ratedKernels = rate(220, 110) // 512-bit FMA units: the big kernel twice as fast
-	if got := kernelFor(512, 64); got != big {
-		t.Errorf("a kernel twice as fast: kernelFor(512, 64) = %s, want %s", got.name, big.name)
+	if got := kernelFor(512, 64, false); got != big {
+		t.Errorf("a kernel twice as fast: kernelFor(512, 64, false) = %s, want %s", got.name, big.name)
 	}
 	// About twice as fast, by a ratio that varies from one process to the next (measured on a
 	// busy Sapphire Rapids: 169–194 against 95–105 GFLOP/s): the same kernel for every shape.
 	for _, sh := range []struct{ m, n int }{{8, 9}, {16, 9}, {32, 9}, {8, 72}, {64, 784}, {512, 64}} {
 		ratedKernels = rate(185, 100)
-		want := kernelFor(sh.m, sh.n)
+		want := kernelFor(sh.m, sh.n, false)
 		for _, r := range [][2]float64{{169, 105}, {194, 95}, {172, 102}, {190, 118}} {
 			ratedKernels = rate(r[0], r[1])
-			if got := kernelFor(sh.m, sh.n); got != want {
-				t.Errorf("ratings %v: kernelFor(%d, %d) = %s, with 185/100 %s", r, sh.m, sh.n, got.name, want.name)
+			if got := kernelFor(sh.m, sh.n, false); got != want {
+				t.Errorf("ratings %v: kernelFor(%d, %d, false) = %s, with 185/100 %s", r, sh.m, sh.n, got.name, want.name)
 			}
 		}
 	}

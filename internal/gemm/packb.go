@@ -51,5 +51,6 @@ func GemmPackB(transA bool, m, n, k int, alpha float32, a []float32, lda int, pa
 	if m == 0 || n == 0 {
 		return
 	}
-	gemmPacked(kernelFor(m, n), max(1, workers), transA, m, n, k, alpha, a, lda, packB, beta, c, ldc, nil)
+	bf := BF16()
+	gemmPacked(kernelFor(m, n, bf), bf, max(1, workers), transA, m, n, k, alpha, a, lda, packB, beta, c, ldc, nil)
 }

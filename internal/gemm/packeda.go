@@ -8,6 +8,7 @@ import "fmt"
 // It is read-only once built, so products on several goroutines may share it.
 type PackedA struct {
 	kern  *kernel
+	bf16  bool // its products are bfloat16 ones (BF16 when it was packed)
 	m, k  int
 	mcMax int
 	buf   *[]float32
@@ -28,8 +29,9 @@ func NewPackedA(transA bool, m, k int, alpha float32, a []float32, lda int, n in
 	if ar > 0 && ac > 0 && (lda < ac || len(a) < (ar-1)*lda+ac) {
 		panic(fmt.Sprintf("gemm.NewPackedA: A is %dx%d with stride %d in %d elements", ar, ac, lda, len(a)))
 	}
-	kern := kernelFor(m, max(n, 1))
-	pa := &PackedA{kern: kern, m: m, k: k, mcMax: min(kern.mc, roundUp(m, kern.mr))}
+	bf := BF16()
+	kern := kernelFor(m, max(n, 1), bf)
+	pa := &PackedA{kern: kern, bf16: bf, m: m, k: k, mcMax: min(kern.mc, roundUp(m, kern.mr))}
 	pa.buf = getBuf((m+kern.mc-1)/kern.mc*pa.mcMax*k + kern.mr*kern.kc)
 	for ic := 0; ic < m; ic += kern.mc {
 		mb := min(kern.mc, m-ic)
@@ -69,7 +71,7 @@ func GemmPackedA(pa *PackedA, n int, packB PackB, beta float32, c []float32, ldc
 	if n > 0 && (ldc < n || len(c) < (pa.m-1)*ldc+n) {
 		panic(fmt.Sprintf("gemm.GemmPackedA: C is %dx%d with stride %d in %d elements", pa.m, n, ldc, len(c)))
 	}
-	gemmPacked(pa.kern, max(1, workers), false, pa.m, n, pa.k, 1, nil, 0, packB, beta, c, ldc, pa)
+	gemmPacked(pa.kern, pa.bf16, max(1, workers), false, pa.m, n, pa.k, 1, nil, 0, packB, beta, c, ldc, pa)
 }
 
 // MatrixB is the PackB of an ordinary matrix: op(B) k×n, B stored row-major with stride ldb,

@@ -2,6 +2,7 @@ package winograd
 
 import (
 	"sync"
+	"unsafe"
 
 	"github.com/contrastive-go/contrastive/internal/gemm"
 	"github.com/contrastive-go/contrastive/parallel"
@@ -104,12 +105,23 @@ func productsFast(n, cin, cout int, g Geom, x, up, bias, y []float32, accumulate
 		bias = *zeros
 	}
 	blocks := (total + bt - 1) / bt
+	bf16 := gemm.BF16()
+	var upb *[]float32 // the filters in gemm's bfloat16 pair layout (cin is even: no pair straddles a panel)
+	if bf16 {
+		upb = getBuf(len(up) / 2)
+		defer putBuf(upb)
+		gemm.PairPanel(up, len(up)/8, words(*upb))
+	}
 	parallel.Dynamic(blocks, 1, func(lo, hi int) {
 		gp := groupBufs.Get().(*[]rowGroup)
 		groups := *gp
 		// The output transform reads 16 lanes from each group's first column: the last row of
 		// the products needs slack.
 		v, m := getBuf(xis*cin*bt), getBuf(xis*cout*bt+lanes)
+		var vb *[]float32
+		if bf16 {
+			vb = getBuf(xis * cin / 2 * bt)
+		}
 		for blk := lo; blk < hi; blk++ {
 			t0 := blk * bt
 			cnt := min(bt, total-t0)
@@ -132,9 +144,18 @@ func productsFast(n, cin, cout int, g Geom, x, up, bias, y []float32, accumulate
 					clear((*v)[r*ld+cnt : (r+1)*ld])
 				}
 			}
-			for xi := 0; xi < xis; xi++ {
-				gemm.MulPanels(cout, ld, cin, up[xi*cout*cin:(xi+1)*cout*cin], (*v)[xi*cin*ld:(xi+1)*cin*ld], ld,
-					(*m)[xi*cout*ld:(xi+1)*cout*ld], ld, false)
+			if bf16 {
+				ub, b := words(*upb), words(*vb)
+				gemm.PairRows(*v, ld, ld, xis*cin, b, ld)
+				for xi := 0; xi < xis; xi++ {
+					gemm.MulPanelsBF16(cout, ld, cin/2, ub[xi*cout*cin/2:(xi+1)*cout*cin/2], b[xi*cin/2*ld:(xi+1)*cin/2*ld], ld,
+						(*m)[xi*cout*ld:(xi+1)*cout*ld], ld, false)
+				}
+			} else {
+				for xi := 0; xi < xis; xi++ {
+					gemm.MulPanels(cout, ld, cin, up[xi*cout*cin:(xi+1)*cout*cin], (*v)[xi*cin*ld:(xi+1)*cin*ld], ld,
+						(*m)[xi*cout*ld:(xi+1)*cout*ld], ld, false)
+				}
 			}
 			col = 0
 			for i := range groups {
@@ -153,6 +174,9 @@ func productsFast(n, cin, cout int, g Geom, x, up, bias, y []float32, accumulate
 		}
 		putBuf(v)
 		putBuf(m)
+		if vb != nil {
+			putBuf(vb)
+		}
 		*gp = groups[:0]
 		groupBufs.Put(gp)
 	})
@@ -206,9 +230,14 @@ func weightGradFast(s Shape, x, dy, dw []float32) {
 			}
 		}
 	}
+	bf16 := gemm.BF16()
 	parallel.Dynamic(groups, 1, func(lo, hi int) {
 		// V rows are cin apart but the products read ldu columns of each: the last row needs slack.
 		v, z := getBuf(xis*cin*bt+ldu), getBuf(xis*cout*bt)
+		var vb, zb *[]float32 // V and Z in gemm's bfloat16 pair layout
+		if bf16 {
+			vb, zb = getBuf(xis*cin*(bt+1)/2+ldu), getBuf(xis*cout*(bt+1)/2)
+		}
 		// The image of the tiles at hand, x and dY, channel-blocked (see blockChannels).
 		xb, dyb := getBuf(inSz), getBuf(outSz)
 		img := -1
@@ -230,6 +259,19 @@ func weightGradFast(s Shape, x, dy, dw []float32) {
 					inputBlk16(&(*xb)[0], (2*ty-1)*g.W+2*tx-1, hw, g.W, cin/lanes, &inMasks[r][0], &(*v)[t*cin], cnt*cin)
 					gradBlk16(&(*dyb)[0], 2*ty*g.W+2*tx, hw, g.W, cout/lanes, &outMasks[r][0], &(*z)[t*8], cout*cnt, cnt*8)
 				}
+				if bf16 {
+					kp := (cnt + 1) / 2
+					a, b := words(*zb), words(*vb)
+					for xi := 0; xi < xis; xi++ {
+						for p := 0; p < cout/8; p++ {
+							gemm.PairPanel((*z)[xi*cout*cnt+p*8*cnt:], cnt, a[xi*cout*kp+p*8*kp:])
+						}
+						gemm.PairRows((*v)[xi*cin*cnt:], cin, cin, cnt, b[xi*cin*kp:], cin)
+						gemm.MulPanelsBF16(cout, ldu, kp, a[xi*cout*kp:(xi+1)*cout*kp], b[xi*cin*kp:], cin,
+							(*du)[xi*cout*ldu:(xi+1)*cout*ldu], ldu, blk > first)
+					}
+					continue
+				}
 				for xi := 0; xi < xis; xi++ {
 					gemm.MulPanels(cout, ldu, cnt, (*z)[xi*cout*cnt:(xi+1)*cout*cnt], (*v)[xi*cin*cnt:], cin,
 						(*du)[xi*cout*ldu:(xi+1)*cout*ldu], ldu, blk > first)
@@ -238,6 +280,10 @@ func weightGradFast(s Shape, x, dy, dw []float32) {
 		}
 		putBuf(v)
 		putBuf(z)
+		if bf16 {
+			putBuf(vb)
+			putBuf(zb)
+		}
 		putBuf(xb)
 		putBuf(dyb)
 	})
@@ -273,6 +319,14 @@ func blockChannels(src []float32, hw int, dst []float32) {
 			}
 		}
 	}
+}
+
+// words is a float32 scratch buffer seen as 32-bit words (the bfloat16 pairs' storage).
+func words(f []float32) []uint32 {
+	if len(f) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*uint32)(unsafe.Pointer(&f[0])), len(f))
 }
 
 func roundUp(x, to int) int { return (x + to - 1) / to * to }

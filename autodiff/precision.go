@@ -1,0 +1,53 @@
+package autodiff
+
+import (
+	"fmt"
+
+	"github.com/contrastive-go/contrastive/internal/gemm"
+)
+
+// PrecisionEnvVar switches the convolutions' products to bfloat16 for a whole process
+// (CONTRASTIVE_PRECISION=bf16), as SetConvPrecision("bf16") does.
+const PrecisionEnvVar = gemm.PrecisionEnv
+
+// Precisions are the names SetConvPrecision takes.
+var Precisions = []string{"fp32", "bf16"}
+
+// SetConvPrecision sets the precision of every convolution's products (forward, input and weight
+// gradients; Winograd and im2col alike) for this process: "fp32" (or "") float32 throughout,
+// "bf16" operands rounded to bfloat16 and multiplied in pairs by AVX512_BF16's VDPBF16PS, with
+// float32 sums, float32 master weights and everything else — BatchNorm, activations, linear
+// layers, losses, the optimiser, evaluation, search — in float32 (see internal/gemm/bf16.go:
+// each operand's rounding error is up to 2⁻⁹). bf16 on a CPU without AVX512_BF16 is an error.
+func SetConvPrecision(name string) error {
+	switch name {
+	case "", "fp32":
+		return gemm.SetBF16(false)
+	case "bf16":
+		return gemm.SetBF16(true)
+	}
+	return fmt.Errorf("unknown precision %q (known: fp32, bf16)", name)
+}
+
+// ConvPrecision is the convolutions' precision now: "fp32" or "bf16".
+func ConvPrecision() string {
+	if gemm.BF16() {
+		return "bf16"
+	}
+	return "fp32"
+}
+
+// CheckPrecision reports whether SetConvPrecision(name) would succeed here, without changing
+// anything.
+func CheckPrecision(name string) error {
+	switch name {
+	case "", "fp32":
+		return nil
+	case "bf16":
+		if !gemm.HasBF16() {
+			return gemm.ErrNoBF16
+		}
+		return nil
+	}
+	return fmt.Errorf("unknown precision %q (known: fp32, bf16)", name)
+}
