@@ -2,6 +2,7 @@ package autodiff
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/contrastive-go/contrastive/internal/gemm"
 )
@@ -32,6 +33,16 @@ func SetConvPrecision(name string) error {
 // ConvPrecision is the convolutions' precision now: "fp32" or "bf16".
 func ConvPrecision() string {
 	if gemm.BF16() {
+		return "bf16"
+	}
+	return "fp32"
+}
+
+// EnvPrecision is the precision CONTRASTIVE_PRECISION asks for: "bf16" when it says bf16 and
+// the CPU has it (ConvEnvError reports the other cases), else "fp32". Commands use it when no
+// --precision is given.
+func EnvPrecision() string {
+	if os.Getenv(PrecisionEnvVar) == "bf16" && gemm.HasBF16() {
 		return "bf16"
 	}
 	return "fp32"

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """PyTorch peer of models.BenchmarkResNet18CIFARStep: ResNet-18 with the CIFAR stem (3x3 stride-1
 conv, no max pool) on one input channel, head 512-512-128, forward+backward of mean(z^2) on 128
-images of 28x28, 2 threads. Usage: bench/torch_resnet18.py [channels_last|nchw]
+images of 28x28, 2 threads. Usage: bench/torch_resnet18.py [channels_last|nchw] [bf16]
+(bf16: the forward under torch.autocast("cpu", torch.bfloat16), float32 weights)
 (Debian python3-torch). Alternate it with
   go test ./models/ -run XXX -bench ResNet18CIFARStep -benchtime 4x
 """
@@ -30,10 +31,14 @@ class R(nn.Module):
         h = torch.flatten(nn.functional.adaptive_avg_pool2d(self.layers(self.stem(x)), 1), 1)
         return self.head(h)
 fmt = sys.argv[1] if len(sys.argv) > 1 else "channels_last"
+bf16 = len(sys.argv) > 2 and sys.argv[2] == "bf16"
 net = R().train(); x = torch.rand(128, 1, 28, 28)
 if fmt == "channels_last":
     net = net.to(memory_format=torch.channels_last); x = x.contiguous(memory_format=torch.channels_last)
 ts = []
 for s in range(5):
-    t = time.perf_counter(); z = net(x); (z * z).mean().backward(); net.zero_grad(set_to_none=True); ts.append(time.perf_counter() - t)
-print(fmt, "median s/step", round(statistics.median(ts[1:]), 3))
+    t = time.perf_counter()
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        z = net(x).float()
+    (z * z).mean().backward(); net.zero_grad(set_to_none=True); ts.append(time.perf_counter() - t)
+print(fmt, "bf16" if bf16 else "fp32", "median s/step", round(statistics.median(ts[1:]), 3))

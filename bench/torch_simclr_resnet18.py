@@ -31,6 +31,8 @@ def main():
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--memory-format", default="channels_last", choices=["channels_last", "nchw"])
+    ap.add_argument("--bf16", action="store_true",
+                    help="forward under torch.autocast('cpu', torch.bfloat16): convolutions and linear layers in bf16 (oneDNN), float32 weights")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
@@ -46,7 +48,9 @@ def main():
     times = []
     for s in range(a.warmup + a.steps):
         t = time.perf_counter()
-        loss = nt_xent(net(batches[s % 4]))
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.bf16):
+            z = net(batches[s % 4])
+        loss = nt_xent(z.float())
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -54,7 +58,7 @@ def main():
             times.append(time.perf_counter() - t)
     m = statistics.median(times)
     print("RESULT", json.dumps({"peer": "pytorch", "torch": torch.__version__, "threads": a.threads,
-                                "load1": os.getloadavg()[0], "memory_format": a.memory_format,
+                                "load1": os.getloadavg()[0], "memory_format": a.memory_format, "precision": "bf16" if a.bf16 else "fp32",
                                 "bench": "simclr_step_resnet18", "batch": a.batch, "seconds_per_step": m,
                                 "images_per_s": a.batch / m, "params": sum(p.numel() for p in net.parameters()),
                                 "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))

@@ -86,6 +86,9 @@ func loadCheckpoint(dir string) (*checkpoint, error) {
 	if err := json.Unmarshal([]byte(f.Metadata["config"]), &cp.cfg); err != nil {
 		return nil, fmt.Errorf("%s: config: %w", path, err)
 	}
+	if cp.cfg.Precision == "" {
+		cp.cfg.Precision = "fp32" // stored before the setting existed
+	}
 	for k, v := range f.Tensors {
 		switch {
 		case strings.HasPrefix(k, "model."):

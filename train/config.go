@@ -78,10 +78,11 @@ type Config struct {
 	// statistics, with its keys shuffled across the processes.
 	SyncBN string `json:"sync-bn,omitempty"`
 
-	// Precision is the convolutions' products: "fp32" (or "", runs stored before it existed)
-	// or "bf16" (AVX512_BF16 CPUs; float32 master weights and everything but the convolutions'
-	// products in float32, see autodiff.SetConvPrecision). It defines the run: a resumed run
-	// keeps it.
+	// Precision is the convolutions' products: "fp32" or "bf16" (AVX512_BF16 CPUs; float32
+	// master weights and everything but the convolutions' products in float32, see
+	// autodiff.SetConvPrecision); "" takes CONTRASTIVE_PRECISION's (autodiff.EnvPrecision) and
+	// records it. It defines the run: a resumed run keeps it (runs stored before it existed
+	// have "").
 	Precision string `json:"precision,omitempty"`
 
 	Out     string   `json:"out"`
@@ -137,7 +138,6 @@ func Default() Config {
 		Augment:     Auto,
 		Seed:        1,
 		SyncBN:      "auto",
-		Precision:   "fp32",
 		Model:       models.Config{Name: Auto},
 		KNNEvery:    0,
 		MonitorSize: 10000,

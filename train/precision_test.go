@@ -54,7 +54,7 @@ func TestBF16PrecisionTrainsAndResumesExactly(t *testing.T) {
 	if _, err := Run(context.Background(), asFP32, nil); err == nil || !strings.Contains(err.Error(), "precision") {
 		t.Fatalf("resuming a bf16 run as fp32: %v, want a refusal naming precision", err)
 	}
-	part.MaxSteps = 0
+	part.MaxSteps, part.Precision = 0, "" // "": the stored precision
 	if _, err := Run(context.Background(), resumed(part), nil); err != nil {
 		t.Fatal(err)
 	}

@@ -98,6 +98,9 @@ func inheritAuto(cfg, stored Config) Config {
 	if cfg.ImageSize == 0 {
 		cfg.ImageSize = stored.ImageSize
 	}
+	if cfg.Precision == "" {
+		cfg.Precision = stored.Precision
+	}
 	return cfg
 }
 

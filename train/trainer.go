@@ -174,6 +174,9 @@ func (t *Trainer) setup(cfg Config, o Options) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
+	if cfg.Precision == "" {
+		cfg.Precision = autodiff.EnvPrecision()
+	}
 	if err := autodiff.SetConvPrecision(cfg.Precision); err != nil {
 		return err
 	}

@@ -40,10 +40,13 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	intFlag(fs, warmup, "warmup", 2, nonNegInt, "untimed warm-up steps")
 	intFlag(fs, batch, "batch", 0, atLeast(2), "images per step, each giving two views (default 256 for reference, 64 for resnet18)")
 	backend := fs.String("gemm", "", "force a GEMM backend: "+fmt.Sprint(blas.Available()))
-	precision := fs.String("precision", "fp32", "the convolutions' products: fp32|bf16 (see train --precision)")
+	precision := fs.String("precision", "", "the convolutions' products: fp32|bf16 (see train --precision; default: $CONTRASTIVE_PRECISION, else fp32)")
 	jsonOut := fs.Bool("json", false, "print the result as JSON on stdout")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *precision == "" {
+		*precision = autodiff.EnvPrecision()
 	}
 	if err := autodiff.SetConvPrecision(*precision); err != nil {
 		return fmt.Errorf("--precision %q: %w", *precision, err)

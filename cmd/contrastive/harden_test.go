@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/contrastive-go/contrastive/autodiff"
 	"github.com/contrastive-go/contrastive/modeldir"
 )
 
@@ -351,6 +352,7 @@ func TestAForcedGEMMBackendThatCannotRunIsAnError(t *testing.T) {
 		{"CONTRASTIVE_GEMM=bogus", `"bogus" names no GEMM backend`},
 		{"CONTRASTIVE_GEMM=openblas", "OpenBLAS cannot be used"},
 		{"CONTRASTIVE_CONV=fft", `CONTRASTIVE_CONV="fft" names no convolution algorithm`},
+		{"CONTRASTIVE_PRECISION=fp16", `CONTRASTIVE_PRECISION="fp16": want fp32 or bf16`},
 	} {
 		env := []string{c.env}
 		if c.env == "CONTRASTIVE_GEMM=openblas" {
@@ -366,6 +368,32 @@ func TestAForcedGEMMBackendThatCannotRunIsAnError(t *testing.T) {
 	code, out := runProcess(t, []string{"CONTRASTIVE_GEMM=go"}, "version")
 	if code != 0 || !strings.Contains(out, "GEMM backend: go") || !strings.Contains(out, "CONTRASTIVE_GEMM=go") {
 		t.Errorf("version with CONTRASTIVE_GEMM=go: exit %d, %q; want the backend and why it was chosen", code, out)
+	}
+}
+
+// CONTRASTIVE_PRECISION=bf16 switches the convolutions to bfloat16 unless --precision says
+// otherwise, and version and bench say which precision ran.
+func TestPrecisionFromTheEnvironmentAndTheFlag(t *testing.T) {
+	if err := autodiff.CheckPrecision("bf16"); err != nil {
+		t.Skipf("no bf16 here: %v", err)
+	}
+	bench := []string{"bench", "--steps", "1", "--warmup", "0", "--batch", "2", "--json"}
+	for _, c := range []struct {
+		env  string
+		args []string
+		want string
+	}{
+		{"CONTRASTIVE_PRECISION=bf16", bench, `"precision":"bf16"`},
+		{"CONTRASTIVE_PRECISION=bf16", append(bench, "--precision", "fp32"), `"precision":"fp32"`},
+		{"CONTRASTIVE_PRECISION=", append(bench, "--precision", "bf16"), `"precision":"bf16"`},
+		{"CONTRASTIVE_PRECISION=", bench, `"precision":"fp32"`},
+		{"CONTRASTIVE_PRECISION=bf16", []string{"version"}, "convolutions: bf16"},
+		{"CONTRASTIVE_PRECISION=", []string{"version"}, "convolutions: fp32 (this CPU has AVX512_BF16"},
+	} {
+		code, out := runProcess(t, []string{c.env}, c.args...)
+		if code != 0 || !strings.Contains(out, c.want) {
+			t.Errorf("%s %v: exit %d, %q; want %q", c.env, c.args, code, out, c.want)
+		}
 	}
 }
 

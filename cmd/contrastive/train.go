@@ -55,7 +55,7 @@ func bindTrainFlags(fs *flag.FlagSet) *trainFlags {
 	floatFlag(fs, &c.Temperature, "temperature", d.Temperature, positiveFloat, "NT-Xent/InfoNCE temperature τ")
 	fs.StringVar(&c.Augment, "augment", d.Augment, "augmentation preset: "+strings.Join(train.AugmentNames(), "|"))
 	fs.StringVar(&c.SyncBN, "sync-bn", d.SyncBN, "BatchNorm under mpirun: "+strings.Join(train.SyncBNValues, "|")+" (auto: statistics over the global batch when several processes train, as on: on; off: over each process's share)")
-	fs.StringVar(&c.Precision, "precision", d.Precision, "the convolutions' products: fp32|bf16 (bf16: bfloat16 operands, float32 sums and weights; CPUs with AVX512_BF16 such as Zen 4 or Sapphire Rapids, about 1.3-1.5x faster steps)")
+	fs.StringVar(&c.Precision, "precision", d.Precision, "the convolutions' products: fp32|bf16 (bf16: bfloat16 operands, float32 sums and weights; CPUs with AVX512_BF16 such as Zen 4 or Sapphire Rapids, about 1.3-1.5x faster steps; default: $CONTRASTIVE_PRECISION, else fp32)")
 	intFlag(fs, &c.ImageSize, "image-size", 0, between(1, train.MaxImageSize), "resize image files to this square size (default: the data's own size)")
 	fs.StringVar(&c.Out, "out", d.Out, "model directory to write (on --resume: the run to continue)")
 	fs.BoolVar(&t.resume, "resume", false, "continue the run in --out from its last checkpoint, with its stored configuration")

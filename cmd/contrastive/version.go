@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"strings"
 
+	"github.com/contrastive-go/contrastive/autodiff"
 	"github.com/contrastive-go/contrastive/blas"
 	"github.com/contrastive-go/contrastive/dist"
 )
@@ -22,6 +23,7 @@ func init() {
 			return nil
 		}
 		fmt.Fprintf(stdout, "contrastive %s (%s, %s/%s, %d threads)\nGEMM backend: %s\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0), blas.Describe())
+		fmt.Fprintf(stdout, "convolutions: %s\n", precisionLine())
 		mpi, err := dist.Library()
 		if err != nil {
 			mpi = "none (" + err.Error() + ")"
@@ -32,3 +34,15 @@ func init() {
 }
 
 const version = "0.1.0-dev"
+
+// precisionLine says which precision the convolutions use by default and whether bf16 is here.
+func precisionLine() string {
+	p := autodiff.EnvPrecision()
+	switch {
+	case p == "bf16":
+		return "bf16 (CONTRASTIVE_PRECISION=bf16)"
+	case autodiff.CheckPrecision("bf16") == nil:
+		return "fp32 (this CPU has AVX512_BF16: --precision bf16 or CONTRASTIVE_PRECISION=bf16 for bfloat16 products)"
+	}
+	return "fp32 (no AVX512_BF16 on this CPU)"
+}
