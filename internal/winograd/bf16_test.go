@@ -1,8 +1,11 @@
 package winograd
 
 import (
+	"encoding/json"
 	"fmt"
+	"math"
 	"math/rand/v2"
+	"os"
 	"testing"
 
 	"github.com/contrastive-go/contrastive/internal/gemm"
@@ -56,4 +59,68 @@ func TestBF16AgainstDirect(t *testing.T) {
 			})
 		}
 	}
+}
+
+// maxTorchBF16Ratio bounds --precision bf16: on every shape the AVX-512 path takes, each of y, dx
+// and dw, max and RMS error against float64 at most this multiple of PyTorch's own bfloat16
+// convolution's (autocast, NCHW) on the same inputs (testdata/torch_errors_bf16.json).
+const maxTorchBF16Ratio = 2.0
+
+// TestBF16AccuracyAgainstPyTorch is TestAccuracyAgainstPyTorch for the bfloat16 products.
+func TestBF16AccuracyAgainstPyTorch(t *testing.T) {
+	if testing.Short() {
+		t.Skip("float64 direct convolutions of every ResNet-18 shape take seconds")
+	}
+	if !gemm.HasBF16() || !Fast(16, 16) {
+		t.Skip("no AVX512_BF16 or no AVX-512 path on this CPU")
+	}
+	raw, err := os.ReadFile("testdata/torch_errors_bf16.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var te torchErrors
+	if err := json.Unmarshal(raw, &te); err != nil {
+		t.Fatal(err)
+	}
+	if err := gemm.SetBF16(true); err != nil {
+		t.Fatal(err)
+	}
+	defer gemm.SetBF16(false)
+	worst, shapes := 0.0, 0
+	for _, c := range te.Shapes {
+		s := Shape{N: c.N, Cin: c.Cin, Cout: c.Cout, H: c.Side, W: c.Side}
+		if !Fast(s.Cin, s.Cout) {
+			continue // the plain Go path: float32 whatever the precision
+		}
+		shapes++
+		x, w, dy := hashInputs(s, c.Kind)
+		if math.Abs(sum64(x)-c.RawSumX) > 1e-9*math.Max(1, math.Abs(c.RawSumX)) {
+			t.Fatalf("%s: not PyTorch's inputs", c.Name)
+		}
+		refY, refDX, refDW := direct(s, x, w, dy)
+		y := make([]float32, len(refY))
+		Forward(s, x, w, nil, y)
+		dx, dw := make([]float32, len(refDX)), make([]float32, len(refDW))
+		InputGrad(s, dy, w, dx)
+		WeightGrad(s, x, dy, dw)
+		for _, out := range []struct {
+			name string
+			got  []float32
+			ref  []float64
+		}{{"y", y, refY}, {"dx", dx, refDX}, {"dw", dw, refDW}} {
+			ours, pt := errorsOf(out.got, out.ref), c.NCHW[out.name]
+			rMax, rRMS := ours.Max/pt.Max, ours.RMS/pt.RMS
+			worst = math.Max(worst, math.Max(rMax, rRMS))
+			t.Logf("%-16s %-2s: ours bf16 max %.2e rms %.2e | pytorch bf16 max %.2e rms %.2e | ratio %.2f %.2f",
+				c.Name, out.name, ours.Max, ours.RMS, pt.Max, pt.RMS, rMax, rRMS)
+			if rMax > maxTorchBF16Ratio || rRMS > maxTorchBF16Ratio {
+				t.Errorf("%s %s: bf16 error max %.3g, rms %.3g is more than %g× PyTorch bf16's (%.3g, %.3g)",
+					c.Name, out.name, ours.Max, ours.RMS, maxTorchBF16Ratio, pt.Max, pt.RMS)
+			}
+		}
+	}
+	if shapes < 8 {
+		t.Fatalf("%d shapes on the AVX-512 path, want ResNet-18's 8", shapes)
+	}
+	t.Logf("worst ratio to PyTorch bf16 (%s): %.2f", te.Torch, worst)
 }

@@ -6,6 +6,10 @@ S = sum(y * dy). accuracy_test.go regenerates the same inputs (hashInputs) and h
 Winograd convolutions to at most 2x these errors.
 
 Usage: /usr/bin/python3 make_torch_errors.py > torch_errors.json   (Debian's python3-torch)
+       /usr/bin/python3 make_torch_errors.py --bf16 > torch_errors_bf16.json
+--bf16 measures PyTorch's bfloat16 convolutions instead (torch.autocast("cpu", torch.bfloat16):
+float32 x and w, the convolution in bf16 by oneDNN, the gradients back in float32), for
+bf16_test.go's bound on our --precision bf16.
 """
 import json
 import sys
@@ -53,7 +57,10 @@ def inputs(n, cin, cout, side, kind):
     return f(x, n, cin, side, side), f(w, cout, cin, 3, 3), f(dy, n, cout, side, side)
 
 
-def run(x, w, dy, dtype, channels_last=False):
+BF16 = "--bf16" in sys.argv[1:]
+
+
+def run(x, w, dy, dtype, channels_last=False, bf16=False):
     x = x.to(dtype).clone()
     w = w.to(dtype).clone()
     dy = dy.to(dtype)
@@ -63,8 +70,9 @@ def run(x, w, dy, dtype, channels_last=False):
         dy = dy.contiguous(memory_format=torch.channels_last)
     x.requires_grad_(True)
     w.requires_grad_(True)
-    y = torch.nn.functional.conv2d(x, w, padding=1)
-    y.backward(dy)
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        y = torch.nn.functional.conv2d(x, w, padding=1)
+    y.float().backward(dy)
     return {"y": y.detach().double(), "dx": x.grad.double(), "dw": w.grad.double()}
 
 
@@ -73,13 +81,13 @@ def errors(got, ref):
     return {"max": float(d.max() / ref.abs().max()), "rms": float(torch.sqrt((d**2).sum() / (ref**2).sum()))}
 
 
-out = {"torch": torch.__version__, "shapes": []}
+out = {"torch": torch.__version__, "precision": "bf16 (autocast)" if BF16 else "float32", "shapes": []}
 for name, n, cin, cout, side, kind in SHAPES:
     x, w, dy = inputs(n, cin, cout, side, kind)
     ref = run(x, w, dy, torch.float64)
     row = {"name": name, "n": n, "cin": cin, "cout": cout, "side": side, "kind": kind}
     for fmt, cl in (("nchw", False), ("channels_last", True)):
-        got = run(x, w, dy, torch.float32, cl)
+        got = run(x, w, dy, torch.float32, cl, BF16)
         row[fmt] = {k: errors(got[k], ref[k]) for k in ("y", "dx", "dw")}
     # A checksum of the inputs, so that the Go test knows it regenerated the same ones.
     row["sum_x"], row["sum_w"], row["sum_dy"] = float(x.double().sum()), float(w.double().sum()), float(dy.double().sum())
