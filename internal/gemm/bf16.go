@@ -111,7 +111,7 @@ func PairRows(src []float32, ld, w, rows int, dst []uint32, ldd int) {
 			pairRowsAsm(src, ld, w16, pairs, dst, ldd)
 		}
 	}
-	for q := 0; q < pairs; q++ {
+	for q := 0; q < pairs && w16 < w; q++ {
 		lo, hi, d := src[2*q*ld:], src[(2*q+1)*ld:], dst[q*ldd:]
 		for j := w16; j < w; j++ {
 			d[j] = uint32(bf16Bits(lo[j])) | uint32(bf16Bits(hi[j]))<<16
