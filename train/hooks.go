@@ -126,6 +126,9 @@ func ProgressHook(log io.Writer) Hook {
 		Start: func(t *Trainer) error {
 			fmt.Fprintf(log, "training %s on %s: %d samples, %d steps/epoch × %d epochs, model %s (%d parameters, h %d-d)\n",
 				t.Config.Method, t.Config.Data, t.Data.Len(), t.StepsPerEpoch, t.Config.Epochs, t.Model.Config.Name, t.Model.NumParams(), t.Model.FeatureDim)
+			if t.Config.Precision == "bf16" {
+				fmt.Fprintln(log, "precision: bf16 convolutions (bfloat16 operands, float32 sums, float32 weights and everything else)")
+			}
 			if n := t.WorldSize(); n > 1 {
 				bn := "synchronised BatchNorm"
 				if !t.Config.syncBN(n) || t.Config.Method == "moco-v2" {
