@@ -224,6 +224,29 @@ func Im2colTPanel(g ConvGeom, xp, dst []float32, nr, p0, j0, rows, cols int) {
 			return
 		}
 	}
+	if haveExpand && nr%16 == 0 && nr <= 16*maxExpandChunks {
+		if chunks, ok := expandChunks(off, nr); ok {
+			// Runs of contiguous taps (the 7 kx of a channel and ky for the ImageNet stem)
+			// expanded into 16-lane chunks, output row by output row: the same values as the
+			// loop below, ~8x faster for the stem's 7×7 taps.
+			for r := 0; r < rows; {
+				cnt := min(rows-r, g.Wo-ox)
+				base := b*inSz + oy*s*wp + ox*s
+				for k := range nr / 16 {
+					expandRows16(&dst[r*nr+16*k], nr, &xp[base], s, cnt, &chunks[k])
+				}
+				r += cnt
+				if ox += cnt; ox == g.Wo {
+					ox = 0
+					if oy++; oy == g.Ho {
+						oy = 0
+						b++
+					}
+				}
+			}
+			return
+		}
+	}
 	for r := 0; r < rows; r++ {
 		row := dst[r*nr : (r+1)*nr]
 		src := xp[b*inSz+oy*s*wp+ox*s:]
@@ -278,4 +301,27 @@ func im2colTPanelTriples(xp, dst []float32, nr int, off []int32, base, oy, ox, r
 			}
 		}
 	}
+}
+
+// maxExpandChunks is the widest panel (in 16-lane chunks) Im2colTPanel expands.
+const maxExpandChunks = 3
+
+// expandChunks splits a transposed panel row's taps (offsets off, len(off) ≤ nr columns) into
+// nr/16 chunks of at most four runs of consecutive offsets each (chunks past the taps: no runs,
+// zeros), or reports false when some chunk needs more.
+func expandChunks(off []int32, nr int) (chunks [maxExpandChunks]expandRuns, ok bool) {
+	for k := 0; k < nr/16; k++ {
+		n := 0
+		for l := 16 * k; l < min(16*k+16, len(off)); l++ {
+			if l == 16*k || off[l] != off[l-1]+1 {
+				if n == 4 {
+					return chunks, false
+				}
+				chunks[k].off[n] = int64(off[l])
+				n++
+			}
+			chunks[k].mask[n-1] |= 1 << (l - 16*k)
+		}
+	}
+	return chunks, true
 }

@@ -9,7 +9,7 @@ func TestIm2colPanelsWithoutAssembly(t *testing.T) {
 	if !haveRowAsm {
 		t.Skip("no AVX2: the Go loops are what TestIm2colPanelsMatchIm2col checks")
 	}
-	defer func() { haveRowAsm = true }()
-	haveRowAsm = false
+	defer func(e bool) { haveRowAsm, haveExpand = true, e }(haveExpand)
+	haveRowAsm, haveExpand = false, false
 	TestIm2colPanelsMatchIm2col(t)
 }
