@@ -40,3 +40,18 @@ func output16q(m *float32, ldm, xis, nc int, y *float32, hw, w int, grp *rowGrou
 
 //go:noescape
 func output16qAcc(m *float32, ldm, xis, nc int, y *float32, hw, w int, grp *rowGroup, bias *float32)
+
+// The weight gradient's transforms writing gemm's bfloat16 pair layout (bf16_amd64.s): Lo the
+// low half of each word (the whole word, high half zero), Hi the high half only.
+
+//go:noescape
+func inputBlk16Lo(x *float32, off, hw, w, ng int, masks *uint16, v *uint32, xis int)
+
+//go:noescape
+func inputBlk16Hi(x *float32, off, hw, w, ng int, masks *uint16, v *uint32, xis int)
+
+//go:noescape
+func gradBlk16Lo(dy *float32, off, hw, w, ng int, masks *uint16, z *uint32, xis, ldz int)
+
+//go:noescape
+func gradBlk16Hi(dy *float32, off, hw, w, ng int, masks *uint16, z *uint32, xis, ldz int)

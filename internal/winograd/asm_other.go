@@ -43,3 +43,19 @@ func output16q(m *float32, ldm, xis, nc int, y *float32, hw, w int, grp *rowGrou
 func output16qAcc(m *float32, ldm, xis, nc int, y *float32, hw, w int, grp *rowGroup, bias *float32) {
 	panic("unreachable")
 }
+
+func inputBlk16Lo(x *float32, off, hw, w, ng int, masks *uint16, v *uint32, xis int) {
+	panic("unreachable")
+}
+
+func inputBlk16Hi(x *float32, off, hw, w, ng int, masks *uint16, v *uint32, xis int) {
+	panic("unreachable")
+}
+
+func gradBlk16Lo(dy *float32, off, hw, w, ng int, masks *uint16, z *uint32, xis, ldz int) {
+	panic("unreachable")
+}
+
+func gradBlk16Hi(dy *float32, off, hw, w, ng int, masks *uint16, z *uint32, xis, ldz int) {
+	panic("unreachable")
+}

@@ -124,3 +124,76 @@ func TestBF16AccuracyAgainstPyTorch(t *testing.T) {
 	}
 	t.Logf("worst ratio to PyTorch bf16 (%s): %.2f", te.Torch, worst)
 }
+
+// The weight gradient's pair-layout transforms (inputBlk16Lo/Hi, gradBlk16Lo/Hi) write exactly
+// the words that gemm's conversions make of the float32 transforms' output, for an odd number
+// of tiles (the last pair's high half zero) and partial windows.
+func TestPairTransformsSameWords(t *testing.T) {
+	if !gemm.HasBF16() || !Fast(16, 16) {
+		t.Skip("no AVX512_BF16 or no AVX-512 path on this CPU")
+	}
+	const cin, cout, cnt = 32, 48, 5
+	g := NewGeom(5, 6)
+	hw := g.H * g.W
+	rng := rand.New(rand.NewPCG(9, 10))
+	x, dy := randSlice(rng, cin*hw, 1), randSlice(rng, cout*hw, 1)
+	xb, dyb := make([]float32, len(x)), make([]float32, len(dy))
+	blockChannels(x, hw, xb)
+	blockChannels(dy, hw, dyb)
+	kp := (cnt + 1) / 2
+	v32, z32 := make([]float32, xis*cin*cnt), make([]float32, xis*cout*cnt)
+	vb, zb := make([]uint32, xis*cin*kp), make([]uint32, xis*cout*kp)
+	for i := range vb {
+		vb[i] = 0xdeadbeef // stale words: every one must be written
+	}
+	for i := range zb {
+		zb[i] = 0xdeadbeef
+	}
+	for tt := 0; tt < cnt; tt++ {
+		r := (3 * tt) % g.Tiles() // tiles at edges and inside
+		ty, tx := r/g.TW, r%g.TW
+		var inM [xis]uint16
+		var outM [4]uint16
+		for i := 0; i < inTile; i++ {
+			for j := 0; j < inTile; j++ {
+				if y, xx := 2*ty-1+i, 2*tx-1+j; y >= 0 && y < g.H && xx >= 0 && xx < g.W {
+					inM[4*i+j] = 0xffff
+				}
+			}
+		}
+		for i := 0; i < 2; i++ {
+			for j := 0; j < 2; j++ {
+				if 2*ty+i < g.H && 2*tx+j < g.W {
+					outM[2*i+j] = 0xffff
+				}
+			}
+		}
+		inOff, outOff := (2*ty-1)*g.W+2*tx-1, 2*ty*g.W+2*tx
+		inputBlk16(&xb[0], inOff, hw, g.W, cin/lanes, &inM[0], &v32[tt*cin], cnt*cin)
+		gradBlk16(&dyb[0], outOff, hw, g.W, cout/lanes, &outM[0], &z32[tt*8], cout*cnt, cnt*8)
+		if tt%2 == 0 {
+			inputBlk16Lo(&xb[0], inOff, hw, g.W, cin/lanes, &inM[0], &vb[tt/2*cin], kp*cin)
+			gradBlk16Lo(&dyb[0], outOff, hw, g.W, cout/lanes, &outM[0], &zb[tt/2*8], cout*kp, kp*8)
+		} else {
+			inputBlk16Hi(&xb[0], inOff, hw, g.W, cin/lanes, &inM[0], &vb[tt/2*cin], kp*cin)
+			gradBlk16Hi(&dyb[0], outOff, hw, g.W, cout/lanes, &outM[0], &zb[tt/2*8], cout*kp, kp*8)
+		}
+	}
+	wantV, wantZ := make([]uint32, len(vb)), make([]uint32, len(zb))
+	for xi := 0; xi < xis; xi++ {
+		gemm.PairRows(v32[xi*cin*cnt:], cin, cin, cnt, wantV[xi*cin*kp:], cin)
+		for p := 0; p < cout/8; p++ {
+			gemm.PairPanel(z32[xi*cout*cnt+p*8*cnt:], cnt, wantZ[xi*cout*kp+p*8*kp:])
+		}
+	}
+	for i := range wantV {
+		if vb[i] != wantV[i] {
+			t.Fatalf("V word %d = %#08x, want %#08x", i, vb[i], wantV[i])
+		}
+	}
+	for i := range wantZ {
+		if zb[i] != wantZ[i] {
+			t.Fatalf("Z word %d = %#08x, want %#08x", i, zb[i], wantZ[i])
+		}
+	}
+}

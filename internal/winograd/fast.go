@@ -248,6 +248,7 @@ func weightGradFast(s Shape, x, dy, dw []float32) {
 			for blk := first; blk < (grp+1)*blocks/groups; blk++ {
 				t0 := blk * bt
 				cnt := min(bt, total-t0)
+				kp := (cnt + 1) / 2
 				for t := 0; t < cnt; t++ {
 					b, r := (t0+t)/tiles, (t0+t)%tiles
 					if b != img {
@@ -256,17 +257,22 @@ func weightGradFast(s Shape, x, dy, dw []float32) {
 						img = b
 					}
 					ty, tx := r/g.TW, r%g.TW
-					inputBlk16(&(*xb)[0], (2*ty-1)*g.W+2*tx-1, hw, g.W, cin/lanes, &inMasks[r][0], &(*v)[t*cin], cnt*cin)
-					gradBlk16(&(*dyb)[0], 2*ty*g.W+2*tx, hw, g.W, cout/lanes, &outMasks[r][0], &(*z)[t*8], cout*cnt, cnt*8)
+					inOff, outOff := (2*ty-1)*g.W+2*tx-1, 2*ty*g.W+2*tx
+					switch {
+					case bf16 && t%2 == 0: // straight into the pair layout: tile t in pair row t/2
+						inputBlk16Lo(&(*xb)[0], inOff, hw, g.W, cin/lanes, &inMasks[r][0], &words(*vb)[t/2*cin], kp*cin)
+						gradBlk16Lo(&(*dyb)[0], outOff, hw, g.W, cout/lanes, &outMasks[r][0], &words(*zb)[t/2*8], cout*kp, kp*8)
+					case bf16:
+						inputBlk16Hi(&(*xb)[0], inOff, hw, g.W, cin/lanes, &inMasks[r][0], &words(*vb)[t/2*cin], kp*cin)
+						gradBlk16Hi(&(*dyb)[0], outOff, hw, g.W, cout/lanes, &outMasks[r][0], &words(*zb)[t/2*8], cout*kp, kp*8)
+					default:
+						inputBlk16(&(*xb)[0], inOff, hw, g.W, cin/lanes, &inMasks[r][0], &(*v)[t*cin], cnt*cin)
+						gradBlk16(&(*dyb)[0], outOff, hw, g.W, cout/lanes, &outMasks[r][0], &(*z)[t*8], cout*cnt, cnt*8)
+					}
 				}
 				if bf16 {
-					kp := (cnt + 1) / 2
 					a, b := words(*zb), words(*vb)
 					for xi := 0; xi < xis; xi++ {
-						for p := 0; p < cout/8; p++ {
-							gemm.PairPanel((*z)[xi*cout*cnt+p*8*cnt:], cnt, a[xi*cout*kp+p*8*kp:])
-						}
-						gemm.PairRows((*v)[xi*cin*cnt:], cin, cin, cnt, b[xi*cin*kp:], cin)
 						gemm.MulPanelsBF16(cout, ldu, kp, a[xi*cout*kp:(xi+1)*cout*kp], b[xi*cin*kp:], cin,
 							(*du)[xi*cout*ldu:(xi+1)*cout*ldu], ldu, blk > first)
 					}
