@@ -14,3 +14,6 @@ func panelKernel(k int, a, b *float32, ldb int, c *float32, ldc int, load bool) 
 func panelKernelNarrow(cols, k int, a, b *float32, ldb int, c *float32, ldc int, load bool) {
 	panic("unreachable")
 }
+
+// avx512Kernel is the kernel whose bfloat16 twin gemmPacked runs: none here.
+var avx512Kernel *kernel
