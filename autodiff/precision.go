@@ -2,7 +2,6 @@ package autodiff
 
 import (
 	"fmt"
-	"os"
 
 	"github.com/contrastive-go/contrastive/internal/gemm"
 )
@@ -21,13 +20,10 @@ var Precisions = []string{"fp32", "bf16"}
 // layers, losses, the optimiser, evaluation, search — in float32 (see internal/gemm/bf16.go:
 // each operand's rounding error is up to 2⁻⁹). bf16 on a CPU without AVX512_BF16 is an error.
 func SetConvPrecision(name string) error {
-	switch name {
-	case "", "fp32":
-		return gemm.SetBF16(false)
-	case "bf16":
-		return gemm.SetBF16(true)
+	if err := CheckPrecision(name); err != nil {
+		return err
 	}
-	return fmt.Errorf("unknown precision %q (known: fp32, bf16)", name)
+	return gemm.SetBF16(name == "bf16")
 }
 
 // ConvPrecision is the convolutions' precision now: "fp32" or "bf16".
@@ -42,7 +38,7 @@ func ConvPrecision() string {
 // the CPU has it (ConvEnvError reports the other cases), else "fp32". Commands use it when no
 // --precision is given.
 func EnvPrecision() string {
-	if os.Getenv(PrecisionEnvVar) == "bf16" && gemm.HasBF16() {
+	if gemm.EnvBF16() {
 		return "bf16"
 	}
 	return "fp32"

@@ -29,11 +29,10 @@ var bf16On atomic.Bool
 // that cannot be honoured.
 const PrecisionEnv = "CONTRASTIVE_PRECISION"
 
-func init() {
-	if os.Getenv(PrecisionEnv) == "bf16" && hasBF16 {
-		bf16On.Store(true)
-	}
-}
+func init() { bf16On.Store(EnvBF16()) }
+
+// EnvBF16 reports whether CONTRASTIVE_PRECISION asks for bf16 and the CPU has it.
+func EnvBF16() bool { return os.Getenv(PrecisionEnv) == "bf16" && hasBF16 }
 
 // CheckPrecisionEnv reports an unknown CONTRASTIVE_PRECISION or bf16 on a CPU without it.
 func CheckPrecisionEnv() error {
@@ -196,23 +195,14 @@ func macroKernelBF16(mb, j0, j1, kbp int, ap, bp []uint32, c []float32, ldc int,
 				continue
 			}
 			bf16Kernel(nr, kbp, a, b, nr, &tile[0], nr, false)
-			for i := 0; i < mm; i++ {
-				row := c[ci+i*ldc : ci+i*ldc+nn]
-				t := tile[i*nr : i*nr+nn]
-				if !load {
-					copy(row, t)
-					continue
-				}
-				for j, v := range t {
-					row[j] += v
-				}
-			}
+			storeEdge(c[ci:], ldc, tile, nr, mm, nn, load)
 		}
 	}
 }
 
-// words is a float32 buffer seen as 32-bit words (the pair layout's storage).
-func words(f []float32) []uint32 {
+// Words is a float32 buffer seen as 32-bit words: scratch for the pair layout, which callers
+// pool with their float32 buffers.
+func Words(f []float32) []uint32 {
 	if len(f) == 0 {
 		return nil
 	}

@@ -30,7 +30,7 @@ import (
 // workers goroutines, with the micro-kernel kernelFor picks for the shape. The arguments must
 // already have been checked.
 func Sgemm(workers int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	gemm(kernelFor(m, n, false), workers, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	gemm(kernelFor(m, n, false), false, workers, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 // SgemmBF16 is Sgemm with the bfloat16 products when they are on (BF16): for the
@@ -38,9 +38,7 @@ func Sgemm(workers int, transA, transB bool, m, n, k int, alpha float32, a []flo
 // ones (GemmPackB, GemmPackedA) do. Matrix products elsewhere (Sgemm) stay float32.
 func SgemmBF16(workers int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	bf := BF16()
-	gemmPacked(kernelFor(m, n, bf), bf, workers, transA, m, n, k, alpha, a, lda, func(dst []float32, nr, p0, j0, kb, cols int) {
-		packBPanel(dst, nr, transB, b, ldb, p0, j0, kb, cols)
-	}, beta, c, ldc, nil)
+	gemm(kernelFor(m, n, bf), bf, workers, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 // Kernel is one of the micro-kernels this CPU runs, for tests and benchmarks that force one.
@@ -64,7 +62,7 @@ func Kernels() []Kernel {
 
 // SgemmWith is Sgemm with the micro-kernel forced.
 func SgemmWith(kern Kernel, workers int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	gemm(kern.k, workers, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	gemm(kern.k, false, workers, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 // Fast reports whether this CPU runs one of the assembly micro-kernels.
@@ -179,10 +177,10 @@ const parallelFlops = 48 * 48 * 48
 // that the cost of packing the task's A block stays small next to its arithmetic.
 const minTaskCols = 192
 
-// gemm computes C = alpha·op(A)·op(B) + beta·C with kernel kern on up to workers goroutines.
-// The arguments must already have been checked.
-func gemm(kern *kernel, workers int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	gemmPacked(kern, false, workers, transA, m, n, k, alpha, a, lda, func(dst []float32, nr, p0, j0, kb, cols int) {
+// gemm computes C = alpha·op(A)·op(B) + beta·C with kernel kern on up to workers goroutines
+// (bfloat16 products with bf16, see gemmPacked). The arguments must already have been checked.
+func gemm(kern *kernel, bf16 bool, workers int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	gemmPacked(kern, bf16, workers, transA, m, n, k, alpha, a, lda, func(dst []float32, nr, p0, j0, kb, cols int) {
 		packBPanel(dst, nr, transB, b, ldb, p0, j0, kb, cols)
 	}, beta, c, ldc, nil)
 }
@@ -244,7 +242,7 @@ func gemmPacked(kern *kernel, bf16 bool, workers int, transA bool, m, n, k int, 
 			kbp := (kb + 1) / 2
 			var bpf []uint32
 			if bf {
-				bpf = words((*packedBF)[:kbp*panels*nr])
+				bpf = Words((*packedBF)[:kbp*panels*nr])
 			}
 			runTasks(workers, panels, func(_, s int) {
 				j := s * nr
@@ -280,7 +278,7 @@ func gemmPacked(kern *kernel, bf16 bool, workers int, transA bool, m, n, k int, 
 					packA(ap, mr, transA, alpha, a, lda, ic, pc, mb, kb)
 				}
 				if bf {
-					apf := words(*ws.bf)
+					apf := Words(*ws.bf)
 					for ir := 0; ir < mb; ir += mr {
 						PairPanel(ap[ir*kb:], kb, apf[ir*kbp:])
 					}
@@ -315,17 +313,23 @@ func macroKernel(kern *kernel, mb, j0, j1, kb int, ap, bp, c []float32, ldc int,
 			}
 			// An edge tile: compute the full tile aside, then store the part that exists.
 			kern.fn(kb, a, b, nr, &tile[0], nr, false)
-			for i := 0; i < mm; i++ {
-				row := c[ci+i*ldc : ci+i*ldc+nn]
-				t := tile[i*nr : i*nr+nn]
-				if !load {
-					copy(row, t)
-					continue
-				}
-				for j, v := range t {
-					row[j] += v
-				}
-			}
+			storeEdge(c[ci:], ldc, tile, nr, mm, nn, load)
+		}
+	}
+}
+
+// storeEdge writes (load: adds) the mm×nn corner of an edge tile computed aside (rows nr apart)
+// to C.
+func storeEdge(c []float32, ldc int, tile []float32, nr, mm, nn int, load bool) {
+	for i := 0; i < mm; i++ {
+		row := c[i*ldc : i*ldc+nn]
+		t := tile[i*nr : i*nr+nn]
+		if !load {
+			copy(row, t)
+			continue
+		}
+		for j, v := range t {
+			row[j] += v
 		}
 	}
 }

@@ -1,4 +1,5 @@
 #include "textflag.h"
+#include "blk_amd64.h"
 
 // The weight gradient's transforms for bfloat16 products (gemm.MulPanelsBF16): inputBlk16 and
 // gradBlk16 writing gemm's pair layout directly, tile t into the low (t even: the whole word,
@@ -23,20 +24,10 @@
 #define CVT20 BYTE $0x62; BYTE $0xa2; BYTE $0x7e; BYTE $0x48; BYTE $0x72; BYTE $0xe4
 #define CVT21 BYTE $0x62; BYTE $0xa2; BYTE $0x7e; BYTE $0x48; BYTE $0x72; BYTE $0xed
 
-// GCOLB as in transform_amd64.s.
-#define GCOLB(disp, m0, m1, m2, m3, t0, t1, t2, t3) \
-	KMOVW     m0(R8), K1;             \
-	VMOVUPS.Z disp(SI), K1, Z24;      \
-	KMOVW     m1(R8), K2;             \
-	VMOVUPS.Z disp(AX), K2, Z25;      \
-	KMOVW     m2(R8), K3;             \
-	VMOVUPS.Z disp(BX), K3, Z26;      \
-	KMOVW     m3(R8), K4;             \
-	VMOVUPS.Z disp(DX), K4, Z27;      \
-	VSUBPS    Z26, Z24, t0;           \
-	VADDPS    Z26, Z25, t1;           \
-	VSUBPS    Z25, Z26, t2;           \
-	VSUBPS    Z27, Z25, t3
+// HIMASK sets K6 to the high 16-bit halves of 16 words (the Hi functions' stores).
+#define HIMASK \
+	MOVL  $0xaaaaaaaa, AX; \
+	KMOVD AX, K6
 
 // VROWT is VROW's arithmetic (v0 = a − c, v1 = b + c, v2 = c − b, v3 = b − d into Z16..Z19),
 // then each row rounded to bf16 and widened to one word per lane (value in the low half).
@@ -74,68 +65,6 @@
 	VMOVDQU16 Z19, K6, (R10)(R12*1); \
 	LEAQ      (R10)(R11*4), R10
 
-#define INBSETUP \
-	MOVL  $0xaaaaaaaa, AX;   \
-	KMOVD AX, K6;            \
-	MOVQ  x+0(FP), SI;       \
-	MOVQ  off+8(FP), AX;     \
-	SHLQ  $6, AX;            \
-	ADDQ  AX, SI;            \
-	MOVQ  hw+16(FP), R9;     \
-	SHLQ  $6, R9;            \
-	MOVQ  w+24(FP), R13;     \
-	SHLQ  $6, R13;           \
-	LEAQ  (SI)(R13*1), AX;   \
-	LEAQ  (AX)(R13*1), BX;   \
-	LEAQ  (BX)(R13*1), DX;   \
-	MOVQ  ng+32(FP), CX;     \
-	MOVQ  masks+40(FP), R8;  \
-	MOVQ  v+48(FP), DI;      \
-	MOVQ  xis+56(FP), R11;   \
-	SHLQ  $2, R11;           \
-	LEAQ  (R11)(R11*2), R12
-
-#define INBCOLS \
-	GCOLB(0, 0, 8, 16, 24, Z0, Z4, Z8, Z12);    \
-	GCOLB(64, 2, 10, 18, 26, Z1, Z5, Z9, Z13);  \
-	GCOLB(128, 4, 12, 20, 28, Z2, Z6, Z10, Z14); \
-	GCOLB(192, 6, 14, 22, 30, Z3, Z7, Z11, Z15); \
-	MOVQ DI, R10
-
-#define INBNEXT \
-	ADDQ R9, SI;  \
-	ADDQ R9, AX;  \
-	ADDQ R9, BX;  \
-	ADDQ R9, DX;  \
-	ADDQ $64, DI; \
-	DECQ CX
-
-#define GRBSETUP \
-	MOVL      $0xaaaaaaaa, AX; \
-	KMOVD     AX, K6;          \
-	MOVQ      dy+0(FP), SI;    \
-	MOVQ      off+8(FP), AX;   \
-	SHLQ      $6, AX;          \
-	ADDQ      AX, SI;          \
-	MOVQ      hw+16(FP), R9;   \
-	SHLQ      $6, R9;          \
-	MOVQ      w+24(FP), AX;    \
-	SHLQ      $6, AX;          \
-	ADDQ      SI, AX;          \
-	MOVQ      ng+32(FP), CX;   \
-	MOVQ      masks+40(FP), R8; \
-	KMOVW     0(R8), K1;       \
-	KMOVW     2(R8), K2;       \
-	KMOVW     4(R8), K3;       \
-	KMOVW     6(R8), K4;       \
-	MOVQ      z+48(FP), DI;    \
-	MOVQ      xis+56(FP), R11; \
-	SHLQ      $2, R11;         \
-	LEAQ      (R11)(R11*2), R12; \
-	MOVQ      ldz+64(FP), R13; \
-	SHLQ      $2, R13;         \
-	VPXORD    Z30, Z30, Z30
-
 // func inputBlk16Lo(x *float32, off, hw, w, ng int, masks *uint16, v *uint32, xis int)
 TEXT ·inputBlk16Lo(SB), NOSPLIT, $0-64
 	INBSETUP
@@ -152,6 +81,7 @@ inlo:
 
 // func inputBlk16Hi(x *float32, off, hw, w, ng int, masks *uint16, v *uint32, xis int)
 TEXT ·inputBlk16Hi(SB), NOSPLIT, $0-64
+	HIMASK
 	INBSETUP
 inhi:
 	INBCOLS
@@ -209,53 +139,23 @@ inhi:
 	LEAQ           (R10)(R11*4), R10;    \
 	LEAQ           (DX)(R11*4), DX
 
-// GRBZ is gradBlk16's arithmetic: the 16 Z rows in Z0 Z10 Z11 Z12 | Z4 Z13 Z14 Z15 |
-// Z6 Z16 Z17 Z18 | Z8 Z19 Z20 Z21, rounded to bf16 and widened.
-#define GRBZ \
-	VMOVUPS.Z (SI), K1, Z0;   \
-	VMOVUPS.Z 64(SI), K2, Z1; \
-	VMOVUPS.Z (AX), K3, Z2;   \
-	VMOVUPS.Z 64(AX), K4, Z3; \
-	VADDPS Z2, Z0, Z4;        \
-	VADDPS Z3, Z1, Z5;        \
-	VSUBPS Z2, Z0, Z6;        \
-	VSUBPS Z3, Z1, Z7;        \
-	VSUBPS Z2, Z30, Z8;       \
-	VSUBPS Z3, Z30, Z9;       \
-	VADDPS Z1, Z0, Z10;       \
-	VSUBPS Z1, Z0, Z11;       \
-	VSUBPS Z1, Z30, Z12;      \
-	VADDPS Z5, Z4, Z13;       \
-	VSUBPS Z5, Z4, Z14;       \
-	VSUBPS Z5, Z30, Z15;      \
-	VADDPS Z7, Z6, Z16;       \
-	VSUBPS Z7, Z6, Z17;       \
-	VSUBPS Z7, Z30, Z18;      \
-	VADDPS Z9, Z8, Z19;       \
-	VSUBPS Z9, Z8, Z20;       \
-	VSUBPS Z9, Z30, Z21;      \
-	CVT0; CVT10; CVT11; CVT12; \
-	CVT4; CVT13; CVT14; CVT15; \
-	CVT6; CVT16; CVT17; CVT18; \
-	CVT8; CVT19; CVT20; CVT21; \
+// GRBZW is GRBZ (blk_amd64.h) with Z's rows rounded to bf16 and widened.
+#define GRBZW \
+	GRBZ;                                        \
+	CVT0; CVT10; CVT11; CVT12;                   \
+	CVT4; CVT13; CVT14; CVT15;                   \
+	CVT6; CVT16; CVT17; CVT18;                   \
+	CVT8; CVT19; CVT20; CVT21;                   \
 	ZWIDE(Z0, Y0, Z10, Y10, Z11, Y11, Z12, Y12); \
 	ZWIDE(Z4, Y4, Z13, Y13, Z14, Y14, Z15, Y15); \
 	ZWIDE(Z6, Y6, Z16, Y16, Z17, Y17, Z18, Y18); \
-	ZWIDE(Z8, Y8, Z19, Y19, Z20, Y20, Z21, Y21); \
-	MOVQ DI, R10;             \
-	LEAQ (DI)(R13*1), DX
-
-#define GRBNEXT \
-	ADDQ R9, SI;             \
-	ADDQ R9, AX;             \
-	LEAQ (DI)(R13*2), DI;    \
-	DECQ CX
+	ZWIDE(Z8, Y8, Z19, Y19, Z20, Y20, Z21, Y21)
 
 // func gradBlk16Lo(dy *float32, off, hw, w, ng int, masks *uint16, z *uint32, xis, ldz int)
 TEXT ·gradBlk16Lo(SB), NOSPLIT, $0-72
 	GRBSETUP
 grlo:
-	GRBZ
+	GRBZW
 	ZSTLO(Z0, Y0, Z10, Y10, Z11, Y11, Z12, Y12)
 	ZSTLO(Z4, Y4, Z13, Y13, Z14, Y14, Z15, Y15)
 	ZSTLO(Z6, Y6, Z16, Y16, Z17, Y17, Z18, Y18)
@@ -267,9 +167,10 @@ grlo:
 
 // func gradBlk16Hi(dy *float32, off, hw, w, ng int, masks *uint16, z *uint32, xis, ldz int)
 TEXT ·gradBlk16Hi(SB), NOSPLIT, $0-72
+	HIMASK
 	GRBSETUP
 grhi:
-	GRBZ
+	GRBZW
 	ZSTHI(Z0, Y0, Z10, Y10, Z11, Y11, Z12, Y12)
 	ZSTHI(Z4, Y4, Z13, Y13, Z14, Y14, Z15, Y15)
 	ZSTHI(Z6, Y6, Z16, Y16, Z17, Y17, Z18, Y18)

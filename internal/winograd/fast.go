@@ -2,7 +2,6 @@ package winograd
 
 import (
 	"sync"
-	"unsafe"
 
 	"github.com/contrastive-go/contrastive/internal/gemm"
 	"github.com/contrastive-go/contrastive/parallel"
@@ -110,7 +109,7 @@ func productsFast(n, cin, cout int, g Geom, x, up, bias, y []float32, accumulate
 	if bf16 {
 		upb = getBuf(len(up) / 2)
 		defer putBuf(upb)
-		gemm.PairPanel(up, len(up)/8, words(*upb))
+		gemm.PairPanel(up, len(up)/8, gemm.Words(*upb))
 	}
 	parallel.Dynamic(blocks, 1, func(lo, hi int) {
 		gp := groupBufs.Get().(*[]rowGroup)
@@ -145,7 +144,7 @@ func productsFast(n, cin, cout int, g Geom, x, up, bias, y []float32, accumulate
 				}
 			}
 			if bf16 {
-				ub, b := words(*upb), words(*vb)
+				ub, b := gemm.Words(*upb), gemm.Words(*vb)
 				gemm.PairRows(*v, ld, ld, xis*cin, b, ld)
 				for xi := 0; xi < xis; xi++ {
 					gemm.MulPanelsBF16(cout, ld, cin/2, ub[xi*cout*cin/2:(xi+1)*cout*cin/2], b[xi*cin/2*ld:(xi+1)*cin/2*ld], ld,
@@ -233,10 +232,13 @@ func weightGradFast(s Shape, x, dy, dw []float32) {
 	bf16 := gemm.BF16()
 	parallel.Dynamic(groups, 1, func(lo, hi int) {
 		// V rows are cin apart but the products read ldu columns of each: the last row needs slack.
-		v, z := getBuf(xis*cin*bt+ldu), getBuf(xis*cout*bt)
-		var vb, zb *[]float32 // V and Z in gemm's bfloat16 pair layout
+		var v, z, vb, zb *[]float32 // V and Z in float32, or in gemm's bfloat16 pair layout
+		var vw, zw []uint32         // vb and zb as words
 		if bf16 {
 			vb, zb = getBuf(xis*cin*(bt+1)/2+ldu), getBuf(xis*cout*(bt+1)/2)
+			vw, zw = gemm.Words(*vb), gemm.Words(*zb)
+		} else {
+			v, z = getBuf(xis*cin*bt+ldu), getBuf(xis*cout*bt)
 		}
 		// The image of the tiles at hand, x and dY, channel-blocked (see blockChannels).
 		xb, dyb := getBuf(inSz), getBuf(outSz)
@@ -260,20 +262,19 @@ func weightGradFast(s Shape, x, dy, dw []float32) {
 					inOff, outOff := (2*ty-1)*g.W+2*tx-1, 2*ty*g.W+2*tx
 					switch {
 					case bf16 && t%2 == 0: // straight into the pair layout: tile t in pair row t/2
-						inputBlk16Lo(&(*xb)[0], inOff, hw, g.W, cin/lanes, &inMasks[r][0], &words(*vb)[t/2*cin], kp*cin)
-						gradBlk16Lo(&(*dyb)[0], outOff, hw, g.W, cout/lanes, &outMasks[r][0], &words(*zb)[t/2*8], cout*kp, kp*8)
+						inputBlk16Lo(&(*xb)[0], inOff, hw, g.W, cin/lanes, &inMasks[r][0], &vw[t/2*cin], kp*cin)
+						gradBlk16Lo(&(*dyb)[0], outOff, hw, g.W, cout/lanes, &outMasks[r][0], &zw[t/2*8], cout*kp, kp*8)
 					case bf16:
-						inputBlk16Hi(&(*xb)[0], inOff, hw, g.W, cin/lanes, &inMasks[r][0], &words(*vb)[t/2*cin], kp*cin)
-						gradBlk16Hi(&(*dyb)[0], outOff, hw, g.W, cout/lanes, &outMasks[r][0], &words(*zb)[t/2*8], cout*kp, kp*8)
+						inputBlk16Hi(&(*xb)[0], inOff, hw, g.W, cin/lanes, &inMasks[r][0], &vw[t/2*cin], kp*cin)
+						gradBlk16Hi(&(*dyb)[0], outOff, hw, g.W, cout/lanes, &outMasks[r][0], &zw[t/2*8], cout*kp, kp*8)
 					default:
 						inputBlk16(&(*xb)[0], inOff, hw, g.W, cin/lanes, &inMasks[r][0], &(*v)[t*cin], cnt*cin)
 						gradBlk16(&(*dyb)[0], outOff, hw, g.W, cout/lanes, &outMasks[r][0], &(*z)[t*8], cout*cnt, cnt*8)
 					}
 				}
 				if bf16 {
-					a, b := words(*zb), words(*vb)
 					for xi := 0; xi < xis; xi++ {
-						gemm.MulPanelsBF16(cout, ldu, kp, a[xi*cout*kp:(xi+1)*cout*kp], b[xi*cin*kp:], cin,
+						gemm.MulPanelsBF16(cout, ldu, kp, zw[xi*cout*kp:(xi+1)*cout*kp], vw[xi*cin*kp:], cin,
 							(*du)[xi*cout*ldu:(xi+1)*cout*ldu], ldu, blk > first)
 					}
 					continue
@@ -284,11 +285,12 @@ func weightGradFast(s Shape, x, dy, dw []float32) {
 				}
 			}
 		}
-		putBuf(v)
-		putBuf(z)
 		if bf16 {
 			putBuf(vb)
 			putBuf(zb)
+		} else {
+			putBuf(v)
+			putBuf(z)
 		}
 		putBuf(xb)
 		putBuf(dyb)
@@ -325,14 +327,6 @@ func blockChannels(src []float32, hw int, dst []float32) {
 			}
 		}
 	}
-}
-
-// words is a float32 scratch buffer seen as 32-bit words (the bfloat16 pairs' storage).
-func words(f []float32) []uint32 {
-	if len(f) == 0 {
-		return nil
-	}
-	return unsafe.Slice((*uint32)(unsafe.Pointer(&f[0])), len(f))
 }
 
 func roundUp(x, to int) int { return (x + to - 1) / to * to }
