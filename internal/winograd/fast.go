@@ -230,19 +230,68 @@ func weightGradFast(s Shape, x, dy, dw []float32) {
 		}
 	}
 	bf16 := gemm.BF16()
+	// transform writes the transforms of tiles [lo, hi) of the block of cnt tiles from t0 into
+	// V and Z (as float32 rows or bfloat16 pair rows: lo even), img being the image now in xb, dyb.
+	transform := func(t0, cnt, lo, hi int, xb, dyb *[]float32, img *int, v, z []float32, vw, zw []uint32) {
+		kp := (cnt + 1) / 2
+		for t := lo; t < hi; t++ {
+			b, r := (t0+t)/tiles, (t0+t)%tiles
+			if b != *img {
+				blockChannels(x[b*inSz:(b+1)*inSz], hw, *xb)
+				blockChannels(dy[b*outSz:(b+1)*outSz], hw, *dyb)
+				*img = b
+			}
+			ty, tx := r/g.TW, r%g.TW
+			inOff, outOff := (2*ty-1)*g.W+2*tx-1, 2*ty*g.W+2*tx
+			switch {
+			case bf16 && t%2 == 0: // straight into the pair layout: tile t in pair row t/2
+				inputBlk16Lo(&(*xb)[0], inOff, hw, g.W, cin/lanes, &inMasks[r][0], &vw[t/2*cin], kp*cin)
+				gradBlk16Lo(&(*dyb)[0], outOff, hw, g.W, cout/lanes, &outMasks[r][0], &zw[t/2*8], cout*kp, kp*8)
+			case bf16:
+				inputBlk16Hi(&(*xb)[0], inOff, hw, g.W, cin/lanes, &inMasks[r][0], &vw[t/2*cin], kp*cin)
+				gradBlk16Hi(&(*dyb)[0], outOff, hw, g.W, cout/lanes, &outMasks[r][0], &zw[t/2*8], cout*kp, kp*8)
+			default:
+				inputBlk16(&(*xb)[0], inOff, hw, g.W, cin/lanes, &inMasks[r][0], &v[t*cin], cnt*cin)
+				gradBlk16(&(*dyb)[0], outOff, hw, g.W, cout/lanes, &outMasks[r][0], &z[t*8], cout*cnt, cnt*8)
+			}
+		}
+	}
+	// products adds products ξ in [lo, hi) of a block of cnt tiles to du (or sets them: first block).
+	products := func(cnt, lo, hi int, v, z []float32, vw, zw []uint32, du []float32, acc bool) {
+		kp := (cnt + 1) / 2
+		for xi := lo; xi < hi; xi++ {
+			if bf16 {
+				gemm.MulPanelsBF16(cout, ldu, kp, zw[xi*cout*kp:(xi+1)*cout*kp], vw[xi*cin*kp:], cin,
+					du[xi*cout*ldu:(xi+1)*cout*ldu], ldu, acc)
+			} else {
+				gemm.MulPanels(cout, ldu, cnt, z[xi*cout*cnt:(xi+1)*cout*cnt], v[xi*cin*cnt:], cin,
+					du[xi*cout*ldu:(xi+1)*cout*ldu], ldu, acc)
+			}
+		}
+	}
+	// Fewer groups than cores (few, large blocks: 512 channels on 4×4 or 3×3): the groups run one
+	// after another, each block's transforms and products spread over the cores instead (tiles
+	// split at even indices for the bf16 pair rows, products by ξ). The same arithmetic on the
+	// same data in the same order as one worker's, so the same bits.
+	inner := groups < parallel.Workers()
 	parallel.Dynamic(groups, 1, func(lo, hi int) {
 		// V rows are cin apart but the products read ldu columns of each: the last row needs slack.
 		var v, z, vb, zb *[]float32 // V and Z in float32, or in gemm's bfloat16 pair layout
-		var vw, zw []uint32         // vb and zb as words
+		var vs, zs []float32
+		var vw, zw []uint32 // vb and zb as words
 		if bf16 {
 			vb, zb = getBuf(xis*cin*(bt+1)/2+ldu), getBuf(xis*cout*(bt+1)/2)
 			vw, zw = gemm.Words(*vb), gemm.Words(*zb)
 		} else {
 			v, z = getBuf(xis*cin*bt+ldu), getBuf(xis*cout*bt)
+			vs, zs = *v, *z
 		}
 		// The image of the tiles at hand, x and dY, channel-blocked (see blockChannels).
-		xb, dyb := getBuf(inSz), getBuf(outSz)
+		var xb, dyb *[]float32
 		img := -1
+		if !inner {
+			xb, dyb = getBuf(inSz), getBuf(outSz)
+		}
 		for grp := lo; grp < hi; grp++ {
 			du := getBuf(duSz)
 			dus[grp] = du
@@ -250,39 +299,20 @@ func weightGradFast(s Shape, x, dy, dw []float32) {
 			for blk := first; blk < (grp+1)*blocks/groups; blk++ {
 				t0 := blk * bt
 				cnt := min(bt, total-t0)
-				kp := (cnt + 1) / 2
-				for t := 0; t < cnt; t++ {
-					b, r := (t0+t)/tiles, (t0+t)%tiles
-					if b != img {
-						blockChannels(x[b*inSz:(b+1)*inSz], hw, *xb)
-						blockChannels(dy[b*outSz:(b+1)*outSz], hw, *dyb)
-						img = b
-					}
-					ty, tx := r/g.TW, r%g.TW
-					inOff, outOff := (2*ty-1)*g.W+2*tx-1, 2*ty*g.W+2*tx
-					switch {
-					case bf16 && t%2 == 0: // straight into the pair layout: tile t in pair row t/2
-						inputBlk16Lo(&(*xb)[0], inOff, hw, g.W, cin/lanes, &inMasks[r][0], &vw[t/2*cin], kp*cin)
-						gradBlk16Lo(&(*dyb)[0], outOff, hw, g.W, cout/lanes, &outMasks[r][0], &zw[t/2*8], cout*kp, kp*8)
-					case bf16:
-						inputBlk16Hi(&(*xb)[0], inOff, hw, g.W, cin/lanes, &inMasks[r][0], &vw[t/2*cin], kp*cin)
-						gradBlk16Hi(&(*dyb)[0], outOff, hw, g.W, cout/lanes, &outMasks[r][0], &zw[t/2*8], cout*kp, kp*8)
-					default:
-						inputBlk16(&(*xb)[0], inOff, hw, g.W, cin/lanes, &inMasks[r][0], &(*v)[t*cin], cnt*cin)
-						gradBlk16(&(*dyb)[0], outOff, hw, g.W, cout/lanes, &outMasks[r][0], &(*z)[t*8], cout*cnt, cnt*8)
-					}
-				}
-				if bf16 {
-					for xi := 0; xi < xis; xi++ {
-						gemm.MulPanelsBF16(cout, ldu, kp, zw[xi*cout*kp:(xi+1)*cout*kp], vw[xi*cin*kp:], cin,
-							(*du)[xi*cout*ldu:(xi+1)*cout*ldu], ldu, blk > first)
-					}
+				if !inner {
+					transform(t0, cnt, 0, cnt, xb, dyb, &img, vs, zs, vw, zw)
+					products(cnt, 0, xis, vs, zs, vw, zw, *du, blk > first)
 					continue
 				}
-				for xi := 0; xi < xis; xi++ {
-					gemm.MulPanels(cout, ldu, cnt, (*z)[xi*cout*cnt:(xi+1)*cout*cnt], (*v)[xi*cin*cnt:], cin,
-						(*du)[xi*cout*ldu:(xi+1)*cout*ldu], ldu, blk > first)
-				}
+				pairs := (cnt + 1) / 2
+				parallel.For(pairs, 1, func(plo, phi int) {
+					xb, dyb := getBuf(inSz), getBuf(outSz)
+					img := -1
+					transform(t0, cnt, 2*plo, min(2*phi, cnt), xb, dyb, &img, vs, zs, vw, zw)
+					putBuf(xb)
+					putBuf(dyb)
+				})
+				parallel.For(xis, 1, func(xlo, xhi int) { products(cnt, xlo, xhi, vs, zs, vw, zw, *du, blk > first) })
 			}
 		}
 		if bf16 {
@@ -292,8 +322,10 @@ func weightGradFast(s Shape, x, dy, dw []float32) {
 			putBuf(v)
 			putBuf(z)
 		}
-		putBuf(xb)
-		putBuf(dyb)
+		if !inner {
+			putBuf(xb)
+			putBuf(dyb)
+		}
 	})
 	sum := *dus[0]
 	parallel.For(duSz, 1<<14, func(lo, hi int) {
