@@ -40,6 +40,30 @@ func (g ConvGeom) PaddedLen(nb int) int { return nb * g.padLayout().image }
 func PadImages(g ConvGeom, src []float32, nb int, dst []float32) {
 	lay := g.padLayout()
 	hw, wp, pp := g.H*g.W, lay.wp, lay.plane
+	if planes := nb * g.C; havePadAsm && planes > 0 && wp <= 16*maxPadChunks {
+		_, _ = src[planes*hw-1], dst[planes*pp-1]
+		var m padMasks
+		m.chunks = int64((wp + 15) / 16)
+		for c := range int(m.chunks) {
+			for l := range 16 {
+				if i := 16*c + l; i < wp {
+					m.store[c] |= 1 << l
+					if i >= g.Pad && i < g.Pad+g.W {
+						m.load[c] |= 1 << l
+					}
+				}
+			}
+		}
+		padPlanesAsm(&src[0], &dst[0], planes, g.H, g.W, g.Pad, wp, &m)
+		return
+	}
+	padImagesGo(g, src, nb, dst)
+}
+
+// padImagesGo is PadImages in Go: row by row, a copy between the zeros.
+func padImagesGo(g ConvGeom, src []float32, nb int, dst []float32) {
+	lay := g.padLayout()
+	hw, wp, pp := g.H*g.W, lay.wp, lay.plane
 	for pl := 0; pl < nb*g.C; pl++ {
 		s := src[pl*hw : (pl+1)*hw]
 		d := dst[pl*pp : (pl+1)*pp]
