@@ -247,6 +247,7 @@ func weightGradFast(s Shape, x, dy, dw []float32) {
 	// V and Z (as float32 rows or bfloat16 pair rows: lo even), img being the image now in xb, dyb.
 	transform := func(t0, cnt, lo, hi int, xb, dyb *[]float32, img *int, v, z []float32, vw, zw []uint32) {
 		kp := (cnt + 1) / 2
+		vs, zs, vsw, zsw := cnt*cin+xiPad, cout*cnt+xiPad, kp*cin+xiPad, cout*kp+xiPad // ξ strides
 		for t := lo; t < hi; t++ {
 			b, r := (t0+t)/tiles, (t0+t)%tiles
 			if b != *img {
@@ -258,26 +259,27 @@ func weightGradFast(s Shape, x, dy, dw []float32) {
 			inOff, outOff := (2*ty-1)*g.W+2*tx-1, 2*ty*g.W+2*tx
 			switch {
 			case bf16 && t%2 == 0: // straight into the pair layout: tile t in pair row t/2
-				inputBlk16Lo(&(*xb)[0], inOff, hw, g.W, cin/lanes, &inMasks[r][0], &vw[t/2*cin], kp*cin)
-				gradBlk16Lo(&(*dyb)[0], outOff, hw, g.W, cout/lanes, &outMasks[r][0], &zw[t/2*8], cout*kp, kp*8)
+				inputBlk16Lo(&(*xb)[0], inOff, hw, g.W, cin/lanes, &inMasks[r][0], &vw[t/2*cin], vsw)
+				gradBlk16Lo(&(*dyb)[0], outOff, hw, g.W, cout/lanes, &outMasks[r][0], &zw[t/2*8], zsw, kp*8)
 			case bf16:
-				inputBlk16Hi(&(*xb)[0], inOff, hw, g.W, cin/lanes, &inMasks[r][0], &vw[t/2*cin], kp*cin)
-				gradBlk16Hi(&(*dyb)[0], outOff, hw, g.W, cout/lanes, &outMasks[r][0], &zw[t/2*8], cout*kp, kp*8)
+				inputBlk16Hi(&(*xb)[0], inOff, hw, g.W, cin/lanes, &inMasks[r][0], &vw[t/2*cin], vsw)
+				gradBlk16Hi(&(*dyb)[0], outOff, hw, g.W, cout/lanes, &outMasks[r][0], &zw[t/2*8], zsw, kp*8)
 			default:
-				inputBlk16(&(*xb)[0], inOff, hw, g.W, cin/lanes, &inMasks[r][0], &v[t*cin], cnt*cin)
-				gradBlk16(&(*dyb)[0], outOff, hw, g.W, cout/lanes, &outMasks[r][0], &z[t*8], cout*cnt, cnt*8)
+				inputBlk16(&(*xb)[0], inOff, hw, g.W, cin/lanes, &inMasks[r][0], &v[t*cin], vs)
+				gradBlk16(&(*dyb)[0], outOff, hw, g.W, cout/lanes, &outMasks[r][0], &z[t*8], zs, cnt*8)
 			}
 		}
 	}
 	// products adds products ξ in [lo, hi) of a block of cnt tiles to du (or sets them: first block).
 	products := func(cnt, lo, hi int, v, z []float32, vw, zw []uint32, du []float32, acc bool) {
 		kp := (cnt + 1) / 2
+		vs, zs, vsw, zsw := cnt*cin+xiPad, cout*cnt+xiPad, kp*cin+xiPad, cout*kp+xiPad
 		for xi := lo; xi < hi; xi++ {
 			if bf16 {
-				gemm.MulPanelsBF16(cout, ldu, kp, zw[xi*cout*kp:(xi+1)*cout*kp], vw[xi*cin*kp:], cin,
+				gemm.MulPanelsBF16(cout, ldu, kp, zw[xi*zsw:xi*zsw+cout*kp], vw[xi*vsw:], cin,
 					du[xi*cout*ldu:(xi+1)*cout*ldu], ldu, acc)
 			} else {
-				gemm.MulPanels(cout, ldu, cnt, z[xi*cout*cnt:(xi+1)*cout*cnt], v[xi*cin*cnt:], cin,
+				gemm.MulPanels(cout, ldu, cnt, z[xi*zs:xi*zs+cout*cnt], v[xi*vs:], cin,
 					du[xi*cout*ldu:(xi+1)*cout*ldu], ldu, acc)
 			}
 		}
@@ -293,10 +295,10 @@ func weightGradFast(s Shape, x, dy, dw []float32) {
 		var vs, zs []float32
 		var vw, zw []uint32 // vb and zb as words
 		if bf16 {
-			vb, zb = getBuf(xis*cin*(bt+1)/2+ldu), getBuf(xis*cout*(bt+1)/2)
+			vb, zb = getBuf(xis*(cin*(bt+1)/2+xiPad)+ldu), getBuf(xis*(cout*(bt+1)/2+xiPad))
 			vw, zw = gemm.Words(*vb), gemm.Words(*zb)
 		} else {
-			v, z = getBuf(xis*cin*bt+ldu), getBuf(xis*cout*bt)
+			v, z = getBuf(xis*(cin*bt+xiPad)+ldu), getBuf(xis*(cout*bt+xiPad))
 			vs, zs = *v, *z
 		}
 		// The image of the tiles at hand, x and dY, channel-blocked (see blockChannels).
