@@ -29,10 +29,10 @@ import (
 // with SyncBN, NNCLR's shared support set and gathered contrast, SwAV's Sinkhorn over the global
 // batch, DINO's centre of the global batch's teacher outputs), the
 // bucketed gradient average overlapping the backward pass, the optimizer and the schedule. The
-// test process trains each method 20 steps on one process and writes the losses and the final
+// test process trains each method 10 steps on one process and writes the losses and the final
 // state; then 2 ranks, over Open MPI's TCP transport (loopback), train the same configuration
 // and compare: every step's loss within 1e-5 relative, every parameter tensor within 1e-4 of
-// its largest magnitude after 20 steps, and the parameters' hash equal on both ranks after
+// its largest magnitude after 10 steps, and the parameters' hash equal on both ranks after
 // every step.
 //
 // The optimizer is SGD with momentum: Adam divides each gradient by its own running magnitude,
@@ -44,13 +44,19 @@ import (
 // at 0.05 DINO's losses still agree to 2e-7, but its parameters end 2.6e-4 apart (4e-7 through
 // step 14, then a tenfold jump and growth of 1.4x a step; with the teacher at τ 0.1, 4.6e-3);
 // DCLW at 0.05 passed on a Xeon but not on an AMD EPYC (Zen 4), where its losses agree to 1e-5
-// through step 11 and its parameters end 6.6e-3 apart (at 0.01: 8e-8 and 3.5e-7). These 20
+// through step 11 and its parameters end 6.6e-3 apart (at 0.01: 8e-8 and 3.5e-7). Twenty
 // steps amplify perturbations: one ulp added to every initial weight moves a one-process run's
-// parameters by 3e-4 to 1e-2 relative (DCL, DCLW, SwAV, DINO at lr 0.01 and 0.05), so the
-// comparison passes only where the ranks compute nearly every value as one process does.
+// parameters by 3e-4 to 1e-2 relative (DCL, DCLW, SwAV, DINO at lr 0.01 and 0.05), so at 20
+// steps the comparison passed only where the ranks happened to compute nearly every value as one
+// process does: on a Xeon with AVX-512 (2026-12-04) DCLW ended 1.2e-3 apart, and after a change
+// to conv1's weight-gradient sums (the same in both runs) SimCLR, DCL and SwAV 4e-4 to 1e-3
+// apart instead, while every loss still agreed to 1e-5. Ten steps (SwAV's and DINO's frozen
+// layers learn from step 6) keep all eight within 1.1e-6 of each other on that machine, before
+// and after that change: a margin of 90 below the bound, where the bugs this test caught
+// (per-rank negatives, weights, Sinkhorn sums or centre) are off at step 1.
 
 const (
-	distSteps  = 20
+	distSteps  = 10
 	distRefEnv = "CONTRASTIVE_DIST_TRAIN_REF"
 	distOutEnv = "CONTRASTIVE_DIST_TRAIN_OUT"
 )
@@ -58,7 +64,7 @@ const (
 var distMethods = []string{"simclr", "moco-v2", "barlow-twins", "dcl", "dclw", "nnclr", "swav", "dino"}
 
 // distConfig is a short run of method on the Fashion-MNIST test images shipped in the binary:
-// 20 steps of the global batch of 256, a small CNN at 28 px.
+// 10 steps of the global batch of 256, a small CNN at 28 px.
 func distConfig(method, out string) Config {
 	cfg := Default()
 	cfg.Method, cfg.Data, cfg.Out = method, "fashion-mnist:embedded", out
@@ -140,7 +146,7 @@ func distTrain(t *testing.T, method, out string, comm dist.Comm) distRun {
 func TestTrainerTwoRanksEqualOneProcess(t *testing.T) {
 	if !mpitest.Rank() {
 		if testing.Short() {
-			t.Skip("trains 3 methods × 20 steps twice")
+			t.Skip("trains 8 methods × 10 steps twice")
 		}
 		ref := map[string]distRun{}
 		for _, m := range distMethods {
