@@ -79,14 +79,15 @@ func Conv2d(x, w, b *Var, stride, pad int) *Var {
 				pl.biasGrad(gy, b.GradBuf())
 			}
 			var gx, gw []float32
+			fresh := false
 			if x.requiresGrad {
-				gx = x.GradBuf()
+				gx, fresh = x.GradFresh()
 			}
 			if w.requiresGrad {
 				gw = w.GradBuf()
 			}
 			if gx != nil || gw != nil {
-				pl.backward(x.Data(), w.Data(), gy, gx, gw)
+				pl.backward(x.Data(), w.Data(), gy, gx, gw, fresh)
 			}
 		}
 	}
@@ -337,8 +338,10 @@ func (pl *convPlan) forward(x, w, bias, out []float32) {
 	})
 }
 
-// backward accumulates dW into gw and dx into gx (either may be nil) from gy = dS/dout.
-func (pl *convPlan) backward(x, w, gy, gx, gw []float32) {
+// backward accumulates dW into gw and dx into gx (either may be nil) from gy = dS/dout; with
+// gxFresh, gx's contents do not count and dx is written into it (im2col.Col2imSet: a fresh
+// gradient is neither cleared first nor read back).
+func (pl *convPlan) backward(x, w, gy, gx, gw []float32, gxFresh bool) {
 	g, k, p, cout := pl.g, pl.k, pl.p, pl.cout
 	groups := pl.chunks // dX alone: every chunk on its own
 	var dws []*[]float32
@@ -398,7 +401,11 @@ func (pl *convPlan) backward(x, w, gy, gx, gw []float32) {
 			} else {
 				pl.gemm(true, false, k, ld, cout, 1, w, k, gsrc, ld, 0, col, ld)
 			}
-			pl.each(nb, func(b int) { im2col.Col2im(g, col[b*p:], ld, gx[(n0+b)*pl.inSz:(n0+b+1)*pl.inSz]) })
+			col2im := im2col.Col2im
+			if gxFresh {
+				col2im = im2col.Col2imSet
+			}
+			pl.each(nb, func(b int) { col2im(g, col[b*p:], ld, gx[(n0+b)*pl.inSz:(n0+b+1)*pl.inSz]) })
 		}
 	})
 	for _, d := range dws {

@@ -15,10 +15,33 @@ func Col2im(g ConvGeom, src []float32, ld int, dst []float32) {
 	case 1:
 		col2im3x3s1(g, src, ld, dst)
 	case 2:
-		col2im3x3s2(g, src, ld, dst)
+		col2im3x3s2(g, src, ld, dst, false)
 	default:
 		col2imGeneric(g, src, ld, dst)
 	}
+}
+
+// Col2imSet is Col2im into a dst whose previous contents do not count: it writes every value of
+// dst (C×H×W), the same bits as clearing dst and then calling Col2im, without reading dst where
+// the stride-2 assembly runs (a fresh gradient: no clearing pass and no reading back).
+func Col2imSet(g ConvGeom, src []float32, ld int, dst []float32) {
+	if col2imPath(g) == 2 {
+		col2im3x3s2(g, src, ld, dst, true)
+		return
+	}
+	clear(dst[:g.C*g.H*g.W])
+	Col2im(g, src, ld, dst)
+}
+
+// zeros is a row of zeros for col2imS2PlaneAsm's set mode (read only).
+var zeros [1024]float32
+
+// zeroRow returns w zeros: the shared row, or a new one for wider images.
+func zeroRow(w int) []float32 {
+	if w <= len(zeros) {
+		return zeros[:w]
+	}
+	return make([]float32, w)
 }
 
 // col2imPath returns the stride of the 3×3, padding-1 windows that Col2im has a fast path for
@@ -187,17 +210,29 @@ func col2imRowS1x3(d, a0, b0, c0, a1, b1, c1, a2, b2, c2 []float32) {
 // layers (Wo = 7 at 14×14) the calls cost about 15%. With AVX2 and m ≥ 4 each channel's plane goes
 // to col2imS2PlaneAsm instead, which sums in the same order (the same bits) four or eight column
 // pairs at a time; the loops here are what other CPUs and narrower images run.
-func col2im3x3s2(g ConvGeom, src []float32, ld int, dst []float32) {
+//
+// With set, dst's contents do not count: the assembly then adds each row's sums to zeros
+// instead of reading dst back (0 + the sums: the bits of clearing dst first, which the loops
+// here do).
+func col2im3x3s2(g ConvGeom, src []float32, ld int, dst []float32, set bool) {
 	h, w, ho, wo := g.H, g.W, g.Ho, g.Wo
 	hw := h * w
 	m := (w - 1) / 2
 	if haveCol2imAsm && m >= col2imAsmMin {
+		var zero *float32
+		if set {
+			z := zeroRow(w)
+			zero = &z[0]
+		}
 		for c := 0; c < g.C; c++ {
 			plane := dst[c*hw : (c+1)*hw]
 			s := src[c*9*ld : c*9*ld+8*ld+ho*wo]
-			col2imS2PlaneAsm(&plane[0], &s[0], ld, h, w, wo, m)
+			col2imS2PlaneAsm(&plane[0], &s[0], ld, h, w, wo, m, zero)
 		}
 		return
+	}
+	if set {
+		clear(dst[:g.C*hw])
 	}
 	for c := 0; c < g.C; c++ {
 		plane := dst[c*hw : (c+1)*hw]

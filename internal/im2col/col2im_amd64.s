@@ -18,8 +18,8 @@
 	VUNPCKHPS  Y1, Y0, Y3; \
 	VPERM2F128 $0x20, Y3, Y2, Y0; \
 	VPERM2F128 $0x31, Y3, Y2, Y1; \
-	VADDPS     (DI)(J*8), Y0, R0; \
-	VADDPS     32(DI)(J*8), Y1, R1
+	VADDPS     (R15)(J*8), Y0, R0; \
+	VADDPS     32(R15)(J*8), Y1, R1
 
 #define ODD8(J, R0, R1) \
 	VMOVUPS    (SI)(J*4), Y0; \
@@ -33,8 +33,8 @@
 	VUNPCKHPS  Y1, Y0, Y3; \
 	VPERM2F128 $0x20, Y3, Y2, Y0; \
 	VPERM2F128 $0x31, Y3, Y2, Y1; \
-	VADDPS     (DI)(J*8), Y0, R0; \
-	VADDPS     32(DI)(J*8), Y1, R1
+	VADDPS     (R15)(J*8), Y0, R0; \
+	VADDPS     32(R15)(J*8), Y1, R1
 
 #define EVEN4(J, R0, R1) \
 	VMOVUPS   (SI)(J*4), X0; \
@@ -42,8 +42,8 @@
 	VADDPS    (R8)(J*4), X1, X1; \
 	VUNPCKLPS X1, X0, X2; \
 	VUNPCKHPS X1, X0, X3; \
-	VADDPS    (DI)(J*8), X2, R0; \
-	VADDPS    16(DI)(J*8), X3, R1
+	VADDPS    (R15)(J*8), X2, R0; \
+	VADDPS    16(R15)(J*8), X3, R1
 
 #define ODD4(J, R0, R1) \
 	VMOVUPS   (SI)(J*4), X0; \
@@ -55,17 +55,25 @@
 	VADDPS    X2, X1, X1; \
 	VUNPCKLPS X1, X0, X2; \
 	VUNPCKHPS X1, X0, X3; \
-	VADDPS    (DI)(J*8), X2, R0; \
-	VADDPS    16(DI)(J*8), X3, R1
+	VADDPS    (R15)(J*8), X2, R0; \
+	VADDPS    16(R15)(J*8), X3, R1
 
-// func col2imS2PlaneAsm(d, s *float32, ld, h, w, wo, m int)
+// func col2imS2PlaneAsm(d, s *float32, ld, h, w, wo, m int, zero *float32)
 //
+// With zero non-nil (w floats of 0), each row's sums are added to zeros instead of to d, which
+// is then written without being read: d = 0 + the sums, the bits of clearing d first.
 // Row by row as in col2im3x3s2. Along a row, the last group of j (j = m−8, or m−4 below m = 8)
 // is summed first, from d as it is; the groups from j = 0 up to below it follow, and the last
 // group is stored after them: values the two share are written twice but added once. Then the
 // edge columns 2m and, for an even w, 2m+1.
-TEXT ·col2imS2PlaneAsm(SB), NOSPLIT, $0-56
+TEXT ·col2imS2PlaneAsm(SB), NOSPLIT, $0-64
 	MOVQ d+0(FP), DI
+	MOVQ zero+56(FP), R15   // the rows read back: zeros, or d's own (R15 follows DI)
+	TESTQ R15, R15
+	JNZ  start
+	MOVQ DI, R15
+
+start:
 	MOVQ s+8(FP), R12
 	MOVQ ld+16(FP), R14
 	SHLQ $2, R14
@@ -137,14 +145,14 @@ oddedge:
 	// d[2m] += b[m] + b0[m]; for an even w, d[2m+1] += c[m] + c0[m].
 	VMOVSS (SI)(CX*4), X0
 	VADDSS (R9)(CX*4), X0, X0
-	VADDSS (DI)(CX*8), X0, X0
+	VADDSS (R15)(CX*8), X0, X0
 	VMOVSS X0, (DI)(CX*8)
 	MOVQ   w+32(FP), AX
 	TESTQ  $1, AX
 	JNZ    next
 	VMOVSS (DX)(CX*4), X0
 	VADDSS (R10)(CX*4), X0, X0
-	VADDSS 4(DI)(CX*8), X0, X0
+	VADDSS 4(R15)(CX*8), X0, X0
 	VMOVSS X0, 4(DI)(CX*8)
 	JMP    next
 
@@ -194,18 +202,23 @@ even4last:
 evenedge:
 	// d[2m] += b[m]; for an even w, d[2m+1] += c[m].
 	VMOVSS (SI)(CX*4), X0
-	VADDSS (DI)(CX*8), X0, X0
+	VADDSS (R15)(CX*8), X0, X0
 	VMOVSS X0, (DI)(CX*8)
 	MOVQ   w+32(FP), AX
 	TESTQ  $1, AX
 	JNZ    next
 	VMOVSS (DX)(CX*4), X0
-	VADDSS 4(DI)(CX*8), X0, X0
+	VADDSS 4(R15)(CX*8), X0, X0
 	VMOVSS X0, 4(DI)(CX*8)
 
 next:
 	MOVQ  w+32(FP), AX
 	LEAQ  (DI)(AX*4), DI
+	CMPQ  zero+56(FP), $0
+	JNE   advanced
+	MOVQ  DI, R15
+
+advanced:
 	TESTQ $1, R13
 	JZ    nextrow
 	MOVQ  wo+40(FP), AX     // after an odd row, the next output row
