@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/contrastive-go/contrastive/autodiff"
 	"github.com/contrastive-go/contrastive/modeldir"
 )
 
@@ -127,7 +128,7 @@ func ProgressHook(log io.Writer) Hook {
 			fmt.Fprintf(log, "training %s on %s: %d samples, %d steps/epoch × %d epochs, model %s (%d parameters, h %d-d)\n",
 				t.Config.Method, t.Config.Data, t.Data.Len(), t.StepsPerEpoch, t.Config.Epochs, t.Model.Config.Name, t.Model.NumParams(), t.Model.FeatureDim)
 			if t.Config.Precision == "bf16" {
-				fmt.Fprintln(log, "precision: bf16 convolutions (bfloat16 operands, float32 sums, float32 weights and everything else)")
+				fmt.Fprintln(log, "precision: bf16 convolutions (bfloat16 operands, float32 sums, float32 weights and everything else); "+autodiff.BF16Note(autodiff.BF16Speedup()))
 			}
 			if n := t.WorldSize(); n > 1 {
 				bn := "synchronised BatchNorm"

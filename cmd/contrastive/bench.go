@@ -87,6 +87,9 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "SimCLR step, %s model (%d parameters), %d images x 2 views (%s), %s convolutions:\n", res.Model, res.Params, res.Batch, res.Data, res.Precision)
 	fmt.Fprintf(stdout, "  %.3f s/step, %.0f images/s  (%d threads, load %.2f)\n", res.SecondsPerStep, res.ImagesPerSec, res.Threads, res.Load1)
+	if res.Precision == "bf16" {
+		fmt.Fprintln(stdout, "  "+autodiff.BF16Note(autodiff.BF16Speedup()))
+	}
 	fmt.Fprintln(stdout, "compare: "+peer)
 	return nil
 }
