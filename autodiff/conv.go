@@ -387,7 +387,7 @@ func (pl *convPlan) backward(x, w, gy, gx, gw []float32, gxFresh bool) {
 				gemm.GemmPackB(false, cout, k, ld, 1, gsrc, ld, func(dst []float32, nr, p0, j0, kb, cols int) {
 					im2col.Im2colTPanel(g, xp, dst, nr, p0, j0, kb, cols)
 				}, 1, dw, k, pl.gemmThreads)
-			} else if col := pl.im2col(x, n0, nb, s); k <= ntMaxRows && pl.gemmThreads == 1 {
+			} else if col := pl.im2col(x, n0, nb, s); k <= ntMaxRows && pl.gemmThreads == 1 && gemm.HasNT() {
 				gemm.MulNT(cout, k, ld, gsrc, ld, col, ld, dw, k)
 			} else {
 				pl.gemm(false, true, cout, k, ld, 1, gsrc, ld, col, ld, 1, dw, k)

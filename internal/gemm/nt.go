@@ -52,3 +52,7 @@ func MulNT(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32,
 		}
 	}
 }
+
+// HasNT reports whether MulNT runs on its AVX-512 kernel here; elsewhere it is a plain Go loop,
+// slower than a GEMM on anything but tiny products.
+func HasNT() bool { return hasNT }
