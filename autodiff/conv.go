@@ -146,7 +146,8 @@ var (
 // rows (gemm.MulNT) rather than a GEMM, which would pack all of G for a product only k wide: the
 // reference model's conv1 (1 → 32 channels, 512 images of 28×28) forward+backward 16.8 → 8-11
 // ms, the CIFAR stem (1 → 64, 128 images) 10.2 → 7.0 ms (Intel Xeon, 2 threads). Its sums run
-// in 16 lanes, so dW's bits differ from the GEMM's (checked against float64 as every product).
+// in 16 lanes, so dW's bits differ from the GEMM's (checked against float64 as every product),
+// and in float32 with --precision bf16 too.
 const ntMaxRows = 18
 
 // convPlan is the work split of one convolution.
