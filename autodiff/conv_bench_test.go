@@ -218,31 +218,37 @@ func BenchmarkConvResNetLayers(b *testing.B) {
 			for _, pass := range []string{"fwd", "fwd+bwd"} {
 				b.Run(fmt.Sprintf("%s/%s/%s", l.name, algo, pass), func(b *testing.B) {
 					defer SetConvAlgorithm(SetConvAlgorithm(algo))
-					tp := NewTape()
-					tp.NoGrad = pass == "fwd"
-					wp := Param(w)
-					var g *tensor.Tensor
-					b.ResetTimer()
-					start := cpuTime()
-					for i := 0; i < b.N; i++ {
-						xv := tp.Constant(x)
-						if gradX && !tp.NoGrad {
-							xv = tp.Variable(x)
-						}
-						out := Conv2d(xv, wp, nil, 1, 1)
-						if !tp.NoGrad {
-							if g == nil {
-								g = benchRand(out.Shape()...)
-							}
-							runBackward(out, g)
-						}
-						tp.Reset()
-					}
-					reportCPU(b, start)
+					benchConvPass(b, x, w, 1, 1, pass == "fwd", gradX)
 				})
 			}
 		}
 	}
+}
+
+// benchConvPass times Conv2d of x by w, forward alone (noGrad) or forward and backward (the
+// input gradient too with gradX), and reports the CPU time per call.
+func benchConvPass(b *testing.B, x, w *tensor.Tensor, stride, pad int, noGrad, gradX bool) {
+	tp := NewTape()
+	tp.NoGrad = noGrad
+	wp := Param(w)
+	var g *tensor.Tensor
+	b.ResetTimer()
+	start := cpuTime()
+	for i := 0; i < b.N; i++ {
+		xv := tp.Constant(x)
+		if gradX && !noGrad {
+			xv = tp.Variable(x)
+		}
+		out := Conv2d(xv, wp, nil, stride, pad)
+		if !noGrad {
+			if g == nil {
+				g = benchRand(out.Shape()...)
+			}
+			runBackward(out, g)
+		}
+		tp.Reset()
+	}
+	reportCPU(b, start)
 }
 
 // BenchmarkMaxPool2dPadded times the ImageNet stem's 3×3 stride-2 max pool (padding 1) of 64

@@ -3,8 +3,6 @@ package autodiff
 import (
 	"fmt"
 	"testing"
-
-	"github.com/contrastive-go/contrastive/tensor"
 )
 
 // BenchmarkConvResNetStrided times ResNet-18's strided convolutions (batch 128), which run on
@@ -32,29 +30,7 @@ func BenchmarkConvResNetStrided(b *testing.B) {
 		x, w := benchRand(l.x...), benchRand(l.w...)
 		name := fmt.Sprintf("%dx%dx%d-%dk%ds%d", l.x[1], l.x[2], l.x[3], l.w[0], l.w[2], l.s)
 		for _, pass := range []string{"fwd", "fwd+bwd"} {
-			b.Run(name+"/"+pass, func(b *testing.B) {
-				tp := NewTape()
-				tp.NoGrad = pass == "fwd"
-				wp := Param(w)
-				var g *tensor.Tensor
-				b.ResetTimer()
-				start := cpuTime()
-				for i := 0; i < b.N; i++ {
-					xv := tp.Constant(x)
-					if !tp.NoGrad && l.x[1] > 3 {
-						xv = tp.Variable(x)
-					}
-					out := Conv2d(xv, wp, nil, l.s, l.p)
-					if !tp.NoGrad {
-						if g == nil {
-							g = benchRand(out.Shape()...)
-						}
-						runBackward(out, g)
-					}
-					tp.Reset()
-				}
-				reportCPU(b, start)
-			})
+			b.Run(name+"/"+pass, func(b *testing.B) { benchConvPass(b, x, w, l.s, l.p, pass == "fwd", l.x[1] > 3) })
 		}
 	}
 }

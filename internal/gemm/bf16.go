@@ -7,7 +7,6 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
-	"time"
 	"unsafe"
 )
 
@@ -212,8 +211,8 @@ func Words(f []float32) []uint32 {
 }
 
 // BF16Speedup is the bfloat16 8×48 kernel's multiply-adds per second over the float32 8×48
-// kernel's, measured once in cache as ratedKernels measures (best of 48 rounds, the two taking
-// turns), or 0 without AVX512_BF16. It is not 2 everywhere: VDPBF16PS does two multiply-adds per
+// kernel's, measured once in cache as ratedKernels measures (bestTimes over 48 rounds), or 0
+// without AVX512_BF16. It is not 2 everywhere: VDPBF16PS does two multiply-adds per
 // lane, but on an Intel Xeon (Sapphire Rapids class) at a third of the FMA's rate, so there the
 // ratio is about 0.6 and bf16 steps are slower than float32 ones (AMD Zen 4: about 1.9).
 var BF16Speedup = sync.OnceValue(func() float64 {
@@ -230,22 +229,14 @@ var BF16Speedup = sync.OnceValue(func() float64 {
 	for i := range b {
 		b[i] = 0x3f803f80
 	}
-	var best16, best32 time.Duration
-	for r := -1; r < rounds; r++ {
-		t0 := time.Now()
+	best := bestTimes(rounds, func() {
 		for j := 0; j < calls; j++ {
 			bf16Kernel(48, kp, &a[0], &b[0], 48, &c[0], 48, true)
 		}
-		if d := max(time.Since(t0), time.Nanosecond); r == 0 || d < best16 {
-			best16 = d
-		}
-		t0 = time.Now()
+	}, func() {
 		for j := 0; j < calls; j++ {
 			avx512Kernel.fn(2*kp, &af[0], &bf[0], 48, &c[0], 48, true)
 		}
-		if d := max(time.Since(t0), time.Nanosecond); r == 0 || d < best32 {
-			best32 = d
-		}
-	}
-	return best32.Seconds() / best16.Seconds()
+	})
+	return best[1].Seconds() / best[0].Seconds()
 })

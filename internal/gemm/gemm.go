@@ -86,25 +86,38 @@ var ratedKernels = sync.OnceValue(func() []rated {
 	for i, kern := range ks {
 		bufs[i] = panels{make([]float32, kern.mr*k), make([]float32, kern.nr*k), make([]float32, kern.mr*kern.nr)}
 	}
-	best := make([]time.Duration, len(ks))
-	for r := -1; r < rounds; r++ { // round -1 warms the caches; kernels take turns, so a busy moment hits all
-		for i, kern := range ks {
-			p := bufs[i]
-			t0 := time.Now()
+	runs := make([]func(), len(ks))
+	for i, kern := range ks {
+		p := bufs[i]
+		runs[i] = func() {
 			for j := 0; j < calls; j++ {
 				kern.fn(k, &p.a[0], &p.b[0], kern.nr, &p.c[0], kern.nr, true)
 			}
-			if d := max(time.Since(t0), time.Nanosecond); r == 0 || d < best[i] {
-				best[i] = d
-			}
 		}
 	}
+	best := bestTimes(rounds, runs...)
 	out := make([]rated, len(ks))
 	for i, kern := range ks {
 		out[i] = rated{kern, 2 * float64(kern.mr*kern.nr*k*calls) / best[i].Seconds() / 1e9}
 	}
 	return out
 })
+
+// bestTimes runs each of runs once per round, in turn (so that a busy moment hits all of them),
+// after one warming round, and returns each one's fastest time.
+func bestTimes(rounds int, runs ...func()) []time.Duration {
+	best := make([]time.Duration, len(runs))
+	for r := -1; r < rounds; r++ {
+		for i, run := range runs {
+			t0 := time.Now()
+			run()
+			if d := max(time.Since(t0), time.Nanosecond); r == 0 || d < best[i] {
+				best[i] = d
+			}
+		}
+	}
+	return best
+}
 
 // kernelFor picks the micro-kernel that should finish an m×n product first: the one whose padded
 // tile area, roundUp(m, mr)·roundUp(n, nr), divided by its speed is least (with bf, for the
